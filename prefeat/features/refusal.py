@@ -1,0 +1,63 @@
+"""Refusals and disclaimers: apologies, "as an AI", "I can't help with that", policy talk.
+
+``refusal_score`` counts how many of the pattern groups below a side matches (0 to 5);
+``refusal_flag`` is 1 when the side refuses outright: an inability pattern, or an apology
+beside policy talk, in its opening 300 characters.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from prefeat.text import join_turns
+
+METRICS = ("refusal_flag", "refusal_score")
+
+_APOSTROPHE = "['\u2019]"
+GROUPS = {
+    "apology": re.compile(
+        rf"\b(I{_APOSTROPHE}m sorry|I am sorry|I apologi[sz]e|my apologies|sorry, but)\b",
+        re.I,
+    ),
+    "ai_identity": re.compile(
+        r"\bas an? (AI|artificial intelligence|language model|large language model|LLM)\b",
+        re.I,
+    ),
+    "inability": re.compile(
+        rf"\bI(?: can(?:not|{_APOSTROPHE}t)| am (?:not able|unable)|{_APOSTROPHE}m (?:not able|unable)|"
+        rf" won{_APOSTROPHE}t| will not| do not feel comfortable| don{_APOSTROPHE}t feel comfortable)\b.{{0,40}}?"
+        r"\b(?:help|assist|provid|comply|fulfil|generat|creat|writ|recommend|do that|engag|answer|support|produc|shar)",
+        re.I,
+    ),
+    "policy": re.compile(
+        r"\b(not appropriate|inappropriate|against (my|our|the) [\w ]{0,20}(policy|policies|guidelines)|"
+        r"unethical|harmful|illegal|offensive)\b",
+        re.I,
+    ),
+    "disclaimer": re.compile(
+        rf"\b(I am not a|I{_APOSTROPHE}m not a) (doctor|lawyer|financial|medical|legal|professional)|"
+        r"\b(consult|seek) (a|an|with a|with an) (professional|doctor|lawyer|expert|specialist)|"
+        r"\bthis is not (medical|legal|financial) advice|\bfor informational purposes",
+        re.I,
+    ),
+}
+OPENING_CHARS = 300
+
+
+def side_refusal(turns: tuple[str, ...]) -> list[float]:
+    text = join_turns(turns)
+    score = sum(bool(pattern.search(text)) for pattern in GROUPS.values())
+    opening = text[:OPENING_CHARS]
+    apologises_for_policy = GROUPS["apology"].search(opening) and GROUPS[
+        "policy"
+    ].search(opening)
+    flag = bool(GROUPS["inability"].search(opening) or apologises_for_policy)
+    return [float(flag), float(score)]
+
+
+def compute(sides: list[tuple[str, ...]]) -> np.ndarray:
+    return np.array([side_refusal(turns) for turns in sides], dtype=float).reshape(
+        len(sides), len(METRICS)
+    )

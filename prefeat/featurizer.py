@@ -1,0 +1,134 @@
+"""ArenaFeaturizer: battles in, one feature table out, as a scikit-learn transformer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from tqdm.auto import tqdm
+
+from prefeat.cache import SideCache
+from prefeat.features.embedding import DEFAULT_MODEL, default_cache_dir
+from prefeat.registry import FAMILIES, FeatureFamily, embedding_family, resolve_families
+from prefeat.text import side_hash
+
+SIDE_COLUMNS = ("prompt", "response_a", "response_b")
+
+
+def as_sides(column: pd.Series) -> list[tuple[str, ...]]:
+    """Conversation sides as tuples of turns; a plain string is one turn, a missing value empty."""
+    sides = []
+    for value in column:
+        if isinstance(value, str):
+            sides.append((value,))
+        elif value is None or (np.isscalar(value) and pd.isna(value)):
+            sides.append(("",))
+        else:
+            sides.append(tuple("" if turn is None else str(turn) for turn in value))
+    return sides
+
+
+class ArenaFeaturizer(TransformerMixin, BaseEstimator):
+    """Features of the prompt, answer A and answer B, with A-vs-B comparisons.
+
+    Parameters
+    ----------
+    families : preset name (``"cheap"``, ``"fast"``, ``"all"``), list of family names, or None for all.
+    embedding_model : ``"minilm"`` (bundled default), ``"minilm-static"``, or a sentence-transformers path.
+    cache_dir : folder of the on-disk cache; None uses ``$PREFEAT_CACHE`` or ``~/.cache/prefeat``;
+        False turns caching off.
+    batch_size : texts per embedding batch, and per progress step for the other families.
+    show_progress : tqdm bars for long work.
+    """
+
+    def __init__(
+        self,
+        families=None,
+        embedding_model=DEFAULT_MODEL,
+        cache_dir=None,
+        batch_size=64,
+        show_progress=True,
+    ):
+        self.families = families
+        self.embedding_model = embedding_model
+        self.cache_dir = cache_dir
+        self.batch_size = batch_size
+        self.show_progress = show_progress
+
+    def _cache_root(self):
+        return (
+            None if self.cache_dir is False else (self.cache_dir or default_cache_dir())
+        )
+
+    def _family(self, name: str) -> FeatureFamily:
+        if name == "embedding":
+            return embedding_family(
+                self.embedding_model, self.batch_size, self._cache_root()
+            )
+        return FAMILIES[name]
+
+    def fit(self, X=None, y=None):
+        self.family_names_ = resolve_families(self.families)
+        self.feature_names_out_ = np.array(
+            [c for name in self.family_names_ for c in self._family(name).columns()],
+            dtype=object,
+        )
+        return self
+
+    def get_feature_names_out(self, input_features=None):
+        return self.feature_names_out_.copy()
+
+    def transform(self, X) -> np.ndarray:
+        missing = [column for column in SIDE_COLUMNS if column not in X.columns]
+        if missing:
+            raise ValueError(
+                f"ArenaFeaturizer needs the columns {list(SIDE_COLUMNS)}; missing {missing}"
+            )
+        roles = {column: as_sides(X[column]) for column in SIDE_COLUMNS}
+        hashes = {
+            column: [side_hash(turns) for turns in sides]
+            for column, sides in roles.items()
+        }
+        unique = {}
+        for column in SIDE_COLUMNS:
+            unique.update(zip(hashes[column], roles[column], strict=True))
+        blocks = []
+        for name in self.family_names_:
+            family = self._family(name)
+            rows_by_hash = self._side_rows(family, unique)
+            prompt, side_a, side_b = (
+                rows_by_hash(hashes[column]) for column in SIDE_COLUMNS
+            )
+            blocks.append(family.assemble(prompt, side_a, side_b))
+        return np.hstack(blocks) if blocks else np.empty((len(X), 0))
+
+    def _side_rows(self, family: FeatureFamily, unique: dict[str, tuple[str, ...]]):
+        """A lookup from side hashes to the family's rows, computing (and caching) what is missing."""
+        root = self._cache_root()
+        cache = (
+            SideCache(root, f"{family.cache_key}-v{family.version}")
+            if root is not None
+            else None
+        )
+        todo = cache.missing(unique) if cache is not None else list(unique)
+        computed = self._compute(family, [unique[h] for h in todo])
+        if cache is not None:
+            cache.put(todo, computed)
+            return cache.get
+        index = {h: i for i, h in enumerate(todo)}
+        return lambda hashes: computed[[index[h] for h in hashes]]
+
+    def _compute(
+        self, family: FeatureFamily, sides: list[tuple[str, ...]]
+    ) -> np.ndarray:
+        step = max(self.batch_size * 16, 256)
+        chunks = [
+            family.compute(sides[start : start + step])
+            for start in tqdm(
+                range(0, len(sides), step),
+                desc=f"{family.name} ({len(sides)} texts)",
+                unit="batch",
+                disable=not self.show_progress or len(sides) <= step,
+            )
+        ]
+        return np.vstack(chunks) if chunks else np.empty((0, 0))

@@ -1,0 +1,181 @@
+"""The registry of feature families: names, declared columns and cost tags.
+
+A family computes values for one conversation side at a time (the prompt, answer A, answer B)
+and, by default, gets the pairwise layer: ``a - b`` (``diff``) and ``(a - b) / (|a| + |b| + 1)``
+(``normdiff``, the style-control form; for counts it is ``(a - b) / (a + b + 1)``). Column names
+are ``family__metric__role`` with role one of ``prompt``, ``a``, ``b``, ``diff``, ``normdiff``
+or ``pair`` (a symmetric value of both answers), so every column maps back to its family.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from prefeat.features import embedding, formatting, length, readability, refusal
+
+COSTS = ("cheap", "moderate", "expensive")
+SIDE_ROLES = ("a", "b", "diff", "normdiff")
+
+
+@dataclass(frozen=True)
+class FeatureFamily:
+    """One family: how to compute a side, which columns it yields, and what it costs.
+
+    ``compute`` maps a list of conversation sides (tuples of turns) to one row per side.
+    ``combine`` turns the prompt, A and B rows into (per-side A values, per-side B values,
+    prompt values or None, symmetric pair values or None); the default keeps them as they are.
+    """
+
+    name: str
+    cost: str
+    compute: Callable[[list[tuple[str, ...]]], np.ndarray]
+    side_metrics: tuple[str, ...]
+    prompt_metrics: tuple[str, ...] = ()
+    pair_metrics: tuple[str, ...] = ()
+    combine: Callable | None = None
+    cache_key: str = ""
+    description: str = ""
+    version: int = 1
+
+    def columns(self) -> list[str]:
+        names = [f"{self.name}__{metric}__prompt" for metric in self.prompt_metrics]
+        names += [
+            f"{self.name}__{metric}__{role}"
+            for metric in self.side_metrics
+            for role in SIDE_ROLES
+        ]
+        names += [f"{self.name}__{metric}__pair" for metric in self.pair_metrics]
+        return names
+
+    def assemble(
+        self, prompt_rows: np.ndarray, a_rows: np.ndarray, b_rows: np.ndarray
+    ) -> np.ndarray:
+        """The family's feature block, in the order of :meth:`columns`."""
+        if self.combine is None:
+            side_a, side_b, prompt, pair = a_rows, b_rows, prompt_rows, None
+        else:
+            side_a, side_b, prompt, pair = self.combine(prompt_rows, a_rows, b_rows)
+        diff = side_a - side_b
+        normdiff = diff / (np.abs(side_a) + np.abs(side_b) + 1.0)
+        per_metric = np.stack([side_a, side_b, diff, normdiff], axis=2).reshape(
+            len(side_a), -1
+        )
+        blocks = [prompt] if self.prompt_metrics else []
+        blocks.append(per_metric)
+        if self.pair_metrics:
+            blocks.append(pair)
+        return np.hstack(blocks)
+
+
+def _per_text_family(name: str, module, cost: str, description: str) -> FeatureFamily:
+    return FeatureFamily(
+        name=name,
+        cost=cost,
+        compute=module.compute,
+        side_metrics=module.METRICS,
+        prompt_metrics=module.METRICS,
+        cache_key=name,
+        description=description,
+    )
+
+
+def _embedding_combine(prompt, answer_a, answer_b):
+    cos_a, cos_b, cos_ab = embedding.similarities(prompt, answer_a, answer_b)
+    return cos_a, cos_b, None, cos_ab
+
+
+def embedding_family(
+    model: str = embedding.DEFAULT_MODEL, batch_size: int = 64, cache_dir=None
+) -> FeatureFamily:
+    """The embedding-similarity family for one sentence-transformers model."""
+
+    def compute(sides):
+        return embedding.embed(
+            sides,
+            model=model,
+            batch_size=batch_size,
+            cache_dir=cache_dir and str(cache_dir),
+        )
+
+    return FeatureFamily(
+        name="embedding",
+        cost="expensive",
+        compute=compute,
+        side_metrics=embedding.SIDE_METRICS,
+        pair_metrics=embedding.PAIR_METRICS,
+        combine=_embedding_combine,
+        cache_key=f"embedding-{embedding.model_signature(model)}",
+        description=f"cosine similarities from the sentence-transformers model '{model}'",
+    )
+
+
+FAMILIES: dict[str, FeatureFamily] = {
+    "length": _per_text_family(
+        "length",
+        length,
+        "cheap",
+        "characters, words, lines, paragraphs, sentences, turns, tokens",
+    ),
+    "readability": _per_text_family(
+        "readability", readability, "moderate", "textstat scores and lexical diversity"
+    ),
+    "formatting": _per_text_family(
+        "formatting", formatting, "cheap", "markdown elements outside fenced code"
+    ),
+    "refusal": _per_text_family("refusal", refusal, "cheap", "refusal flag and score"),
+    "embedding": embedding_family(),
+}
+
+PRESETS: dict[str, tuple[str, ...]] = {
+    "cheap": tuple(name for name, family in FAMILIES.items() if family.cost == "cheap"),
+    "fast": tuple(
+        name for name, family in FAMILIES.items() if family.cost != "expensive"
+    ),
+    "all": tuple(FAMILIES),
+}
+
+
+def resolve_families(families: str | Sequence[str] | None = None) -> tuple[str, ...]:
+    """Family names from a preset name, a list of family names, or None (all)."""
+    if families is None:
+        return PRESETS["all"]
+    if isinstance(families, str):
+        if families in PRESETS:
+            return PRESETS[families]
+        families = [families]
+    unknown = [name for name in families if name not in FAMILIES]
+    if unknown:
+        raise ValueError(
+            f"unknown feature families {unknown}; known: {list(FAMILIES)}, presets: {list(PRESETS)}"
+        )
+    return tuple(dict.fromkeys(families))
+
+
+def family_of(column: str) -> str:
+    """The family a feature column comes from."""
+    return column.split("__", 1)[0]
+
+
+def swapped_column(column: str) -> tuple[str, float]:
+    """The column that holds this one's value when A and B swap, and the sign to apply."""
+    stem, _, role = column.rpartition("__")
+    if role in ("a", "b"):
+        return f"{stem}__{'b' if role == 'a' else 'a'}", 1.0
+    if role in ("diff", "normdiff"):
+        return column, -1.0
+    return column, 1.0
+
+
+def swap_feature_frame(features):
+    """Features of the same battles with A and B swapped, from the column names alone."""
+    import pandas as pd
+
+    mapping = [swapped_column(column) for column in features.columns]
+    data = {
+        column: features[source] * sign
+        for column, (source, sign) in zip(features.columns, mapping, strict=True)
+    }
+    return pd.DataFrame(data, index=features.index)[list(features.columns)]

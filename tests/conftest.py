@@ -1,0 +1,61 @@
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+KAGGLE_HEAD = SHARED_DATA / "arena" / "kaggle_train_head1000.csv"
+
+needs_shared_data = pytest.mark.skipif(not KAGGLE_HEAD.exists(), reason=f"real data not present at {SHARED_DATA}")
+
+ANSWER_STYLES = [
+    "Sure! Here is a short answer.",
+    "## Steps\n\n1. First do **this**.\n2. Then do *that*.\n\n- note one\n- note two",
+    "I'm sorry, but I can't help with that request.",
+    "```python\nprint('hi')\n```\nUse `print` to show text. See [docs](https://docs.python.org).",
+    "As an AI language model, I do not have opinions. However, many people think it depends.",
+    "A long answer. " * 30,
+]
+
+
+def make_battles(n_rows: int = 24, seed: int = 0) -> pd.DataFrame:
+    """Raw competition-format rows with a learnable signal: the longer answer tends to win."""
+    import random
+
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n_rows):
+        answer_a, answer_b = rng.sample(ANSWER_STYLES, 2)
+        prompt = [f"Question number {i % (n_rows // 2 or 1)}: how do I do thing {i % 5}?"]
+        if len(answer_a) == len(answer_b) or rng.random() < 0.25:
+            winner = 2
+        else:
+            winner = 0 if (len(answer_a) > len(answer_b)) ^ (rng.random() < 0.2) else 1
+        rows.append(
+            {
+                "id": 1000 + i,
+                "model_a": "model-x",
+                "model_b": "model-y",
+                "prompt": json.dumps(prompt),
+                "response_a": json.dumps([answer_a]),
+                "response_b": json.dumps([answer_b]),
+                "winner_model_a": int(winner == 0),
+                "winner_model_b": int(winner == 1),
+                "winner_tie": int(winner == 2),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture
+def battles_csv(tmp_path):
+    path = tmp_path / "train.csv"
+    make_battles().to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def cache_dir(tmp_path):
+    return tmp_path / "cache"
