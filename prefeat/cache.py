@@ -24,9 +24,7 @@ class SideCache:
             return
         for shard in sorted(self.folder.glob("*.npz")):
             with np.load(shard, allow_pickle=False) as stored:
-                self._rows.update(
-                    zip(stored["hashes"].tolist(), stored["values"], strict=True)
-                )
+                self._rows.update(zip(stored["hashes"].tolist(), stored["values"], strict=True))
         self._loaded = True
 
     def missing(self, hashes) -> list[str]:

@@ -56,15 +56,11 @@ class ArenaFeaturizer(TransformerMixin, BaseEstimator):
         self.show_progress = show_progress
 
     def _cache_root(self):
-        return (
-            None if self.cache_dir is False else (self.cache_dir or default_cache_dir())
-        )
+        return None if self.cache_dir is False else (self.cache_dir or default_cache_dir())
 
     def _family(self, name: str) -> FeatureFamily:
         if name == "embedding":
-            return embedding_family(
-                self.embedding_model, self.batch_size, self._cache_root()
-            )
+            return embedding_family(self.embedding_model, self.batch_size, self._cache_root())
         return FAMILIES[name]
 
     def fit(self, X=None, y=None):
@@ -81,14 +77,9 @@ class ArenaFeaturizer(TransformerMixin, BaseEstimator):
     def transform(self, X) -> np.ndarray:
         missing = [column for column in SIDE_COLUMNS if column not in X.columns]
         if missing:
-            raise ValueError(
-                f"ArenaFeaturizer needs the columns {list(SIDE_COLUMNS)}; missing {missing}"
-            )
+            raise ValueError(f"ArenaFeaturizer needs the columns {list(SIDE_COLUMNS)}; missing {missing}")
         roles = {column: as_sides(X[column]) for column in SIDE_COLUMNS}
-        hashes = {
-            column: [side_hash(turns) for turns in sides]
-            for column, sides in roles.items()
-        }
+        hashes = {column: [side_hash(turns) for turns in sides] for column, sides in roles.items()}
         unique = {}
         for column in SIDE_COLUMNS:
             unique.update(zip(hashes[column], roles[column], strict=True))
@@ -96,20 +87,14 @@ class ArenaFeaturizer(TransformerMixin, BaseEstimator):
         for name in self.family_names_:
             family = self._family(name)
             rows_by_hash = self._side_rows(family, unique)
-            prompt, side_a, side_b = (
-                rows_by_hash(hashes[column]) for column in SIDE_COLUMNS
-            )
+            prompt, side_a, side_b = (rows_by_hash(hashes[column]) for column in SIDE_COLUMNS)
             blocks.append(family.assemble(prompt, side_a, side_b))
         return np.hstack(blocks) if blocks else np.empty((len(X), 0))
 
     def _side_rows(self, family: FeatureFamily, unique: dict[str, tuple[str, ...]]):
         """A lookup from side hashes to the family's rows, computing (and caching) what is missing."""
         root = self._cache_root()
-        cache = (
-            SideCache(root, f"{family.cache_key}-v{family.version}")
-            if root is not None
-            else None
-        )
+        cache = SideCache(root, f"{family.cache_key}-v{family.version}") if root is not None else None
         todo = cache.missing(unique) if cache is not None else list(unique)
         computed = self._compute(family, [unique[h] for h in todo])
         if cache is not None:
@@ -118,9 +103,7 @@ class ArenaFeaturizer(TransformerMixin, BaseEstimator):
         index = {h: i for i, h in enumerate(todo)}
         return lambda hashes: computed[[index[h] for h in hashes]]
 
-    def _compute(
-        self, family: FeatureFamily, sides: list[tuple[str, ...]]
-    ) -> np.ndarray:
+    def _compute(self, family: FeatureFamily, sides: list[tuple[str, ...]]) -> np.ndarray:
         step = max(self.batch_size * 16, 256)
         chunks = [
             family.compute(sides[start : start + step])

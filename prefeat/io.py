@@ -66,15 +66,11 @@ def parse_turns(cell, path, row_id, column: str) -> list[str]:
         try:
             turns = json.loads(cell)
         except json.JSONDecodeError as error:
-            raise BattleDataError(
-                path, f"unparseable JSON ({error.msg})", row_id=row_id, column=column
-            ) from None
+            raise BattleDataError(path, f"unparseable JSON ({error.msg})", row_id=row_id, column=column) from None
         if turns is None or isinstance(turns, str):
             turns = [turns]
     if not isinstance(turns, list):
-        raise BattleDataError(
-            path, "expected a JSON list of turns", row_id=row_id, column=column
-        )
+        raise BattleDataError(path, "expected a JSON list of turns", row_id=row_id, column=column)
     return [repair_text("" if turn is None else str(turn)) for turn in turns]
 
 
@@ -117,9 +113,7 @@ def _labels_from_winner(frame: pd.DataFrame, path, column: str) -> list:
     for row_id, winner in zip(frame["id"], frame[column], strict=True):
         code = _WINNER_CODES.get(str(winner).strip().lower())
         if code is None:
-            raise BattleDataError(
-                path, f"unknown winner {winner!r}", row_id=row_id, column=column
-            )
+            raise BattleDataError(path, f"unknown winner {winner!r}", row_id=row_id, column=column)
         labels.append(code)
     return labels
 
@@ -137,25 +131,17 @@ def _split_conversation(cell, path, row_id, column: str) -> tuple[list[str], lis
     user, assistant = [], []
     for message in messages:
         if not hasattr(message, "get") or "role" not in message:
-            raise BattleDataError(
-                path, "message without a role", row_id=row_id, column=column
-            )
-        content = repair_text(
-            "" if message.get("content") is None else str(message.get("content"))
-        )
+            raise BattleDataError(path, "message without a role", row_id=row_id, column=column)
+        content = repair_text("" if message.get("content") is None else str(message.get("content")))
         (user if message["role"] == "user" else assistant).append(content)
     return user, assistant
 
 
 def _turns_from_conversations(frame: pd.DataFrame, path) -> pd.DataFrame:
     prompts, responses_a, responses_b = [], [], []
-    for row_id, conv_a, conv_b in zip(
-        frame["id"], frame["conversation_a"], frame["conversation_b"], strict=True
-    ):
+    for row_id, conv_a, conv_b in zip(frame["id"], frame["conversation_a"], frame["conversation_b"], strict=True):
         try:
-            prompt, answer_a = _split_conversation(
-                conv_a, path, row_id, "conversation_a"
-            )
+            prompt, answer_a = _split_conversation(conv_a, path, row_id, "conversation_a")
             _, answer_b = _split_conversation(conv_b, path, row_id, "conversation_b")
         except json.JSONDecodeError as error:
             raise BattleDataError(
@@ -177,8 +163,7 @@ def _turns_from_columns(frame: pd.DataFrame, path) -> pd.DataFrame:
     return pd.DataFrame(
         {
             column: [
-                parse_turns(cell, path, row_id, column)
-                for row_id, cell in zip(frame["id"], frame[column], strict=True)
+                parse_turns(cell, path, row_id, column) for row_id, cell in zip(frame["id"], frame[column], strict=True)
             ]
             for column in ("prompt", "response_a", "response_b")
         },
@@ -204,9 +189,7 @@ def load_battles(path) -> pd.DataFrame:
     raw["id"] = raw["id"].astype(str)
     duplicated = raw["id"][raw["id"].duplicated()]
     if len(duplicated):
-        raise BattleDataError(
-            path, "duplicate id", row_id=duplicated.iloc[0], column="id"
-        )
+        raise BattleDataError(path, "duplicate id", row_id=duplicated.iloc[0], column="id")
 
     if "conversation_a" in raw.columns:
         _require(raw, path, ["conversation_b"])
@@ -216,9 +199,7 @@ def load_battles(path) -> pd.DataFrame:
         tidy = _turns_from_columns(raw, path)
     tidy.insert(0, "id", raw["id"])
 
-    winner_column = next(
-        (c for c in ("winner", "winner_model") if c in raw.columns), None
-    )
+    winner_column = next((c for c in ("winner", "winner_model") if c in raw.columns), None)
     if winner_column is not None:
         labels = _labels_from_winner(raw, path, winner_column)
         both_bad = raw[winner_column].astype(str).str.contains("bad", case=False)

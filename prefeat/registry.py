@@ -42,17 +42,11 @@ class FeatureFamily:
 
     def columns(self) -> list[str]:
         names = [f"{self.name}__{metric}__prompt" for metric in self.prompt_metrics]
-        names += [
-            f"{self.name}__{metric}__{role}"
-            for metric in self.side_metrics
-            for role in SIDE_ROLES
-        ]
+        names += [f"{self.name}__{metric}__{role}" for metric in self.side_metrics for role in SIDE_ROLES]
         names += [f"{self.name}__{metric}__pair" for metric in self.pair_metrics]
         return names
 
-    def assemble(
-        self, prompt_rows: np.ndarray, a_rows: np.ndarray, b_rows: np.ndarray
-    ) -> np.ndarray:
+    def assemble(self, prompt_rows: np.ndarray, a_rows: np.ndarray, b_rows: np.ndarray) -> np.ndarray:
         """The family's feature block, in the order of :meth:`columns`."""
         if self.combine is None:
             side_a, side_b, prompt, pair = a_rows, b_rows, prompt_rows, None
@@ -60,9 +54,7 @@ class FeatureFamily:
             side_a, side_b, prompt, pair = self.combine(prompt_rows, a_rows, b_rows)
         diff = side_a - side_b
         normdiff = diff / (np.abs(side_a) + np.abs(side_b) + 1.0)
-        per_metric = np.stack([side_a, side_b, diff, normdiff], axis=2).reshape(
-            len(side_a), -1
-        )
+        per_metric = np.stack([side_a, side_b, diff, normdiff], axis=2).reshape(len(side_a), -1)
         blocks = [prompt] if self.prompt_metrics else []
         blocks.append(per_metric)
         if self.pair_metrics:
@@ -87,9 +79,7 @@ def _embedding_combine(prompt, answer_a, answer_b):
     return cos_a, cos_b, None, cos_ab
 
 
-def embedding_family(
-    model: str = embedding.DEFAULT_MODEL, batch_size: int = 64, cache_dir=None
-) -> FeatureFamily:
+def embedding_family(model: str = embedding.DEFAULT_MODEL, batch_size: int = 64, cache_dir=None) -> FeatureFamily:
     """The embedding-similarity family for one sentence-transformers model."""
 
     def compute(sides):
@@ -119,21 +109,15 @@ FAMILIES: dict[str, FeatureFamily] = {
         "cheap",
         "characters, words, lines, paragraphs, sentences, turns, tokens",
     ),
-    "readability": _per_text_family(
-        "readability", readability, "moderate", "textstat scores and lexical diversity"
-    ),
-    "formatting": _per_text_family(
-        "formatting", formatting, "cheap", "markdown elements outside fenced code"
-    ),
+    "readability": _per_text_family("readability", readability, "moderate", "textstat scores and lexical diversity"),
+    "formatting": _per_text_family("formatting", formatting, "cheap", "markdown elements outside fenced code"),
     "refusal": _per_text_family("refusal", refusal, "cheap", "refusal flag and score"),
     "embedding": embedding_family(),
 }
 
 PRESETS: dict[str, tuple[str, ...]] = {
     "cheap": tuple(name for name, family in FAMILIES.items() if family.cost == "cheap"),
-    "fast": tuple(
-        name for name, family in FAMILIES.items() if family.cost != "expensive"
-    ),
+    "fast": tuple(name for name, family in FAMILIES.items() if family.cost != "expensive"),
     "all": tuple(FAMILIES),
 }
 
@@ -148,9 +132,7 @@ def resolve_families(families: str | Sequence[str] | None = None) -> tuple[str, 
         families = [families]
     unknown = [name for name in families if name not in FAMILIES]
     if unknown:
-        raise ValueError(
-            f"unknown feature families {unknown}; known: {list(FAMILIES)}, presets: {list(PRESETS)}"
-        )
+        raise ValueError(f"unknown feature families {unknown}; known: {list(FAMILIES)}, presets: {list(PRESETS)}")
     return tuple(dict.fromkeys(families))
 
 
@@ -174,8 +156,5 @@ def swap_feature_frame(features):
     import pandas as pd
 
     mapping = [swapped_column(column) for column in features.columns]
-    data = {
-        column: features[source] * sign
-        for column, (source, sign) in zip(features.columns, mapping, strict=True)
-    }
+    data = {column: features[source] * sign for column, (source, sign) in zip(features.columns, mapping, strict=True)}
     return pd.DataFrame(data, index=features.index)[list(features.columns)]

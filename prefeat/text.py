@@ -7,9 +7,7 @@ import json
 import re
 
 TURN_SEPARATOR = "\n\n"
-_FENCED_CODE = re.compile(
-    r"^ {0,3}(```|~~~).*?(?:^ {0,3}\1[^\n]*$|\Z)", re.MULTILINE | re.DOTALL
-)
+_FENCED_CODE = re.compile(r"^ {0,3}(```|~~~).*?(?:^ {0,3}\1[^\n]*$|\Z)", re.MULTILINE | re.DOTALL)
 
 
 def join_turns(turns) -> str:
@@ -25,7 +23,5 @@ def strip_fenced_code(text: str) -> tuple[str, int]:
 
 def side_hash(turns) -> str:
     """Content hash of a conversation side (its list of turns)."""
-    payload = json.dumps(list(turns), ensure_ascii=False).encode(
-        "utf-8", "surrogatepass"
-    )
+    payload = json.dumps(list(turns), ensure_ascii=False).encode("utf-8", "surrogatepass")
     return hashlib.blake2b(payload, digest_size=16).hexdigest()

@@ -94,9 +94,9 @@ def test_lmarena_export_with_both_bad(tmp_path, suffix):
     ("corrupt", "fragments"),
     [
         (lambda raw: raw.drop(columns=["response_b"]), ["column 'response_b'", "missing column"]),
-        (lambda raw: raw.assign(prompt=["[unclosed"] + raw["prompt"].tolist()[1:]), ["row id=1000", "column 'prompt'"]),
-        (lambda raw: raw.assign(id=[1000, 1000] + raw["id"].tolist()[2:]), ["row id=1000", "column 'id'", "duplicate"]),
-        (lambda raw: raw.assign(winner_tie=[1] + raw["winner_tie"].tolist()[1:]), ["row id=1000", "sum to one"]),
+        (lambda raw: raw.assign(prompt=["[unclosed", *raw["prompt"].tolist()[1:]]), ["row id=1000", "column 'prompt'"]),
+        (lambda raw: raw.assign(id=[1000, 1000, *raw["id"].tolist()[2:]]), ["row id=1000", "column 'id'", "duplicate"]),
+        (lambda raw: raw.assign(winner_tie=[1, *raw["winner_tie"].tolist()[1:]]), ["row id=1000", "sum to one"]),
     ],
 )
 def test_malformed_input_names_file_row_and_column(tmp_path, corrupt, fragments):

@@ -36,11 +36,7 @@ def default_cache_dir() -> Path:
 
 def distilled_static_path(cache_dir: Path | None = None) -> Path:
     """The model2vec distillation of the bundled MiniLM, built on first use (about 15 s)."""
-    target = (
-        Path(cache_dir or default_cache_dir())
-        / "models"
-        / f"{STATIC_MODEL}-pca{STATIC_PCA_DIMS}"
-    )
+    target = Path(cache_dir or default_cache_dir()) / "models" / f"{STATIC_MODEL}-pca{STATIC_PCA_DIMS}"
     if not (target / "model.safetensors").exists():
         from model2vec.distill import distill
 
@@ -56,12 +52,7 @@ def model_signature(model: str) -> str:
     """A short, stable name for cache keys: the model name, or a hash of a custom path."""
     if model in (DEFAULT_MODEL, STATIC_MODEL):
         return model
-    return (
-        "path-"
-        + hashlib.blake2b(
-            str(Path(model).resolve()).encode(), digest_size=6
-        ).hexdigest()
-    )
+    return "path-" + hashlib.blake2b(str(Path(model).resolve()).encode(), digest_size=6).hexdigest()
 
 
 @functools.lru_cache(maxsize=4)
@@ -76,15 +67,11 @@ def load_encoder(model: str, cache_dir: str | None = None):
     if model == STATIC_MODEL:
         from sentence_transformers.models import StaticEmbedding
 
-        static = StaticEmbedding.from_model2vec(
-            str(distilled_static_path(cache_dir and Path(cache_dir)))
-        )
+        static = StaticEmbedding.from_model2vec(str(distilled_static_path(cache_dir and Path(cache_dir))))
         return SentenceTransformer(modules=[static], device="cpu")
     path = bundled_minilm_path() if model == DEFAULT_MODEL else Path(model)
     if not path.exists():
-        raise FileNotFoundError(
-            f"embedding model '{model}': no such folder {path} (models are never downloaded)"
-        )
+        raise FileNotFoundError(f"embedding model '{model}': no such folder {path} (models are never downloaded)")
     return SentenceTransformer(str(path), device="cpu")
 
 
@@ -97,9 +84,7 @@ def embed(
     """Unit-length float32 vectors, one per conversation side (its turns joined)."""
     encoder = load_encoder(model, cache_dir)
     texts = [join_turns(turns) for turns in sides]
-    vectors = encoder.encode(
-        texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True
-    )
+    vectors = encoder.encode(texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True)
     # a static model maps an empty text to 0/0: keep it a zero vector
     return np.nan_to_num(np.asarray(vectors, dtype=np.float32)).reshape(len(texts), -1)
 

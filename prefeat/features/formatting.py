@@ -32,9 +32,7 @@ _PATTERNS = {
     ),
     "inline_code": re.compile(r"`[^`\n]+`"),
     # one table = one header separator row such as |---|:--:|
-    "tables": re.compile(
-        r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)+\|?\s*$", re.MULTILINE
-    ),
+    "tables": re.compile(r"^[ \t]*\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)+\|?[ \t]*$", re.MULTILINE),
     "links": re.compile(r"\[[^\]\n]+\]\([^)\s]+\)|(?<!\()https?://\S+"),
     "block_quotes": re.compile(r"^ {0,3}>", re.MULTILINE),
 }
@@ -49,6 +47,4 @@ def side_formatting(turns: tuple[str, ...]) -> list[float]:
 
 
 def compute(sides: list[tuple[str, ...]]) -> np.ndarray:
-    return np.array([side_formatting(turns) for turns in sides], dtype=float).reshape(
-        len(sides), len(METRICS)
-    )
+    return np.array([side_formatting(turns) for turns in sides], dtype=float).reshape(len(sides), len(METRICS))

@@ -41,6 +41,4 @@ def side_lengths(turns: tuple[str, ...]) -> list[float]:
 
 
 def compute(sides: list[tuple[str, ...]]) -> np.ndarray:
-    return np.array([side_lengths(turns) for turns in sides], dtype=float).reshape(
-        len(sides), len(METRICS)
-    )
+    return np.array([side_lengths(turns) for turns in sides], dtype=float).reshape(len(sides), len(METRICS))

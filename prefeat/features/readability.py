@@ -34,9 +34,7 @@ METRICS = (
 
 LANGUAGE = "en_US"
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
-_CMUDICT_VARIANT = re.compile(
-    r"^(?P<word>\S+?)(?:\((?P<variant>\d+)\))?\s+(?P<phones>[^#]+)"
-)
+_CMUDICT_VARIANT = re.compile(r"^(?P<word>\S+?)(?:\((?P<variant>\d+)\))?\s+(?P<phones>[^#]+)")
 
 
 def cmudict_in_nltk_format(cmudict_lines) -> str:
@@ -45,9 +43,7 @@ def cmudict_in_nltk_format(cmudict_lines) -> str:
     for line in cmudict_lines:
         match = None if line.startswith(";;;") else _CMUDICT_VARIANT.match(line)
         if match:
-            out.append(
-                f"{match['word']} {match['variant'] or 1} {match['phones'].strip()}\n"
-            )
+            out.append(f"{match['word']} {match['variant'] or 1} {match['phones'].strip()}\n")
     return "".join(out)
 
 
@@ -123,6 +119,4 @@ def side_readability(turns: tuple[str, ...]) -> list[float]:
 
 def compute(sides: list[tuple[str, ...]]) -> np.ndarray:
     ensure_cmudict()
-    return np.array([side_readability(turns) for turns in sides], dtype=float).reshape(
-        len(sides), len(METRICS)
-    )
+    return np.array([side_readability(turns) for turns in sides], dtype=float).reshape(len(sides), len(METRICS))

@@ -50,14 +50,10 @@ def side_refusal(turns: tuple[str, ...]) -> list[float]:
     text = join_turns(turns)
     score = sum(bool(pattern.search(text)) for pattern in GROUPS.values())
     opening = text[:OPENING_CHARS]
-    apologises_for_policy = GROUPS["apology"].search(opening) and GROUPS[
-        "policy"
-    ].search(opening)
+    apologises_for_policy = GROUPS["apology"].search(opening) and GROUPS["policy"].search(opening)
     flag = bool(GROUPS["inability"].search(opening) or apologises_for_policy)
     return [float(flag), float(score)]
 
 
 def compute(sides: list[tuple[str, ...]]) -> np.ndarray:
-    return np.array([side_refusal(turns) for turns in sides], dtype=float).reshape(
-        len(sides), len(METRICS)
-    )
+    return np.array([side_refusal(turns) for turns in sides], dtype=float).reshape(len(sides), len(METRICS))
