@@ -1,0 +1,90 @@
+"""Out-of-fold predictions keyed by ``id``: what each model writes and the stacker reads."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from prefeat.metrics import log_loss
+from prefeat.models import make_model
+
+PROBA_COLUMNS = ("p_a", "p_b", "p_tie")
+
+
+@dataclass
+class CVResult:
+    """Out-of-fold probabilities (rows in input order), per-fold log loss and timings."""
+
+    oof: np.ndarray
+    fold_losses: list[float] = field(default_factory=list)
+    fit_seconds: float = 0.0
+    predict_seconds: float = 0.0
+    test: np.ndarray | None = None
+    models: list = field(default_factory=list)
+
+
+def cross_validate(
+    name: str,
+    params: dict | None,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    folds: np.ndarray,
+    groups: np.ndarray,
+    X_test: pd.DataFrame | None = None,
+    symmetric: bool = True,
+    seed: int = 0,
+    on_fold=None,
+    keep_models: bool = False,
+) -> CVResult:
+    """Fit one model per fold, score the held-out fold, and average the fold models on ``X_test``.
+
+    ``on_fold(fold_index, running_mean_loss)`` is called after each fold (Optuna pruning hooks in here).
+    """
+    y = np.asarray(y, dtype=int)
+    result = CVResult(oof=np.full((len(y), 3), np.nan))
+    test_sum = None if X_test is None else np.zeros((len(X_test), 3))
+    for fold in sorted(np.unique(folds)):
+        scored = folds == fold
+        model = make_model(name, params, symmetric=symmetric, random_state=seed)
+        started = time.perf_counter()
+        model.fit(X[~scored], y[~scored], groups=groups[~scored])
+        result.fit_seconds += time.perf_counter() - started
+        started = time.perf_counter()
+        result.oof[scored] = model.predict_proba(X[scored])
+        result.predict_seconds += time.perf_counter() - started
+        if test_sum is not None:
+            test_sum += model.predict_proba(X_test)
+        result.fold_losses.append(log_loss(y[scored], result.oof[scored]))
+        if keep_models:
+            result.models.append(model)
+        if on_fold is not None:
+            on_fold(int(fold), float(np.mean(result.fold_losses)))
+    if test_sum is not None:
+        result.test = test_sum / len(result.fold_losses)
+    return result
+
+
+def proba_frame(ids, proba: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"id": np.asarray(ids, dtype=str), **dict(zip(PROBA_COLUMNS, np.asarray(proba).T, strict=True))}
+    )
+
+
+def write_predictions(path, ids, proba: np.ndarray) -> Path:
+    """Probabilities keyed by ``id``, columns ``id, p_a, p_b, p_tie``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    proba_frame(ids, proba).to_parquet(path, index=False)
+    return path
+
+
+def read_predictions(path, ids=None) -> np.ndarray:
+    """Probabilities from :func:`write_predictions`, in the order of ``ids`` when given."""
+    frame = pd.read_parquet(path)
+    if ids is not None:
+        frame = frame.set_index("id").loc[np.asarray(ids, dtype=str)].reset_index()
+    return frame[list(PROBA_COLUMNS)].to_numpy()

@@ -1,0 +1,103 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from prefeat import ArenaFeaturizer, load_battles, swap_feature_frame
+from prefeat.folds import assign_folds, normalise_prompt
+from prefeat.metrics import log_loss
+from prefeat.models import MODELS, augment_with_swaps, make_model
+from prefeat.oof import cross_validate, read_predictions, write_predictions
+
+FAST = {
+    "xgboost": {"n_estimators": 60, "learning_rate": 0.2},
+    "catboost": {"iterations": 60, "learning_rate": 0.2},
+    "hgb": {"max_iter": 60, "learning_rate": 0.2},
+}
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    from conftest import make_battles
+
+    path = tmp_path_factory.mktemp("data") / "train.csv"
+    make_battles(200).to_csv(path, index=False)
+    battles = load_battles(path)
+    featurizer = ArenaFeaturizer(families="cheap", cache_dir=False, show_progress=False)
+    features = featurizer.set_output(transform="pandas").fit_transform(battles)
+    return battles, features, battles["label"].to_numpy(dtype=int)
+
+
+def test_folds_group_by_normalised_prompt_and_cover_every_row(dataset):
+    battles, _, _ = dataset
+    folds = assign_folds(battles, n_splits=5, seed=3)
+    assert folds["id"].tolist() == battles["id"].tolist()
+    assert set(folds["fold"]) == set(range(5))
+    assert (folds.groupby("group")["fold"].nunique() == 1).all()
+    assert normalise_prompt(["Hello   World", "x"]) == normalise_prompt(["hello world", "X"])
+    assert folds.equals(assign_folds(battles, n_splits=5, seed=3))
+
+
+def test_augmentation_doubles_rows_and_flips_labels(dataset):
+    _, features, y = dataset
+    X_aug, y_aug = augment_with_swaps(features, y)
+    assert len(X_aug) == 2 * len(features)
+    assert y_aug[len(y) :].tolist() == [{0: 1, 1: 0, 2: 2}[v] for v in y]
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_symmetric_model_swaps_probabilities_exactly(dataset, name):
+    _, features, y = dataset
+    model = make_model(name, FAST[name]).fit(features, y)
+    proba = model.predict_proba(features)
+    swapped = model.predict_proba(swap_feature_frame(features))
+    np.testing.assert_allclose(proba[:, 0], swapped[:, 1], atol=1e-6)
+    np.testing.assert_allclose(proba[:, 1], swapped[:, 0], atol=1e-6)
+    np.testing.assert_allclose(proba[:, 2], swapped[:, 2], atol=1e-6)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_models_learn_the_signal_and_repeat_with_the_same_seed(dataset, name):
+    battles, features, y = dataset
+    folds = assign_folds(battles, seed=0)
+    first = cross_validate(name, FAST[name], features, y, folds["fold"].to_numpy(), folds["group"].to_numpy())
+    second = cross_validate(name, FAST[name], features, y, folds["fold"].to_numpy(), folds["group"].to_numpy())
+    np.testing.assert_array_equal(first.oof, second.oof)
+    prior = np.bincount(y, minlength=3) / len(y)
+    assert log_loss(y, first.oof) < log_loss(y, np.tile(prior, (len(y), 1)))
+
+
+def test_unsymmetric_model_is_allowed_but_not_exactly_symmetric(dataset):
+    _, features, y = dataset
+    model = make_model("xgboost", FAST["xgboost"], symmetric=False).fit(features, y)
+    assert not np.allclose(model.predict_proba(features)[:, 0], model.predict_proba(swap_feature_frame(features))[:, 1])
+
+
+def test_test_predictions_average_the_fold_models(dataset):
+    battles, features, y = dataset
+    folds = assign_folds(battles, seed=0)
+    result = cross_validate(
+        "hgb",
+        FAST["hgb"],
+        features,
+        y,
+        folds["fold"].to_numpy(),
+        folds["group"].to_numpy(),
+        X_test=features.iloc[:7],
+        keep_models=True,
+    )
+    expected = np.mean([model.predict_proba(features.iloc[:7]) for model in result.models], axis=0)
+    np.testing.assert_allclose(result.test, expected)
+    assert len(result.fold_losses) == 5
+
+
+def test_predictions_round_trip_keyed_by_id(tmp_path):
+    proba = np.array([[0.2, 0.3, 0.5], [0.6, 0.1, 0.3]])
+    path = write_predictions(tmp_path / "oof" / "xgboost.parquet", ["x1", "x2"], proba)
+    assert pd.read_parquet(path).columns.tolist() == ["id", "p_a", "p_b", "p_tie"]
+    np.testing.assert_array_equal(read_predictions(path, ids=["x2", "x1"]), proba[::-1])
+
+
+def test_unknown_model_is_named():
+    with pytest.raises(ValueError, match="lightgbm"):
+        make_model("lightgbm")
