@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -24,7 +23,7 @@ def fetch_train(target, url: str = HUB_TRAIN_URL, timeout: float = 30.0) -> Path
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".part")
-    print(f"{target} is missing: fetching the public copy ({HUB_DATASET}, Apache-2.0) from {url}", file=sys.stderr)
+    print(f"{target} is missing: fetching the public copy ({HUB_DATASET}, Apache-2.0) from {url}")
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response, partial.open("wb") as out:
             size = int(response.headers.get("Content-Length") or 0) or None

@@ -27,10 +27,12 @@ def default_storage(run_dir) -> str:
     return f"sqlite:///{path.resolve()}"
 
 
-def open_study(name: str, run_dir=None, storage: str | None = None, seed: int = 0) -> optuna.Study:
+def open_study(
+    name: str, run_dir=None, storage: str | None = None, seed: int = 0, study_name: str | None = None
+) -> optuna.Study:
     """Create or reopen the study for model ``name`` (``study.trials_dataframe()`` lists its trials)."""
     return optuna.create_study(
-        study_name=name,
+        study_name=study_name or name,
         storage=storage or default_storage(run_dir),
         direction="minimize",
         sampler=optuna.samplers.TPESampler(seed=seed),
@@ -52,10 +54,11 @@ def tune(
     seed: int = 0,
     symmetric: bool = True,
     show_progress: bool = True,
+    study_name: str | None = None,
 ) -> dict:
     """Tune model ``name`` and return its best parameters (also saved as JSON in the run folder)."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = open_study(name, run_dir, storage, seed)
+    study = open_study(name, run_dir, storage, seed, study_name)
     model_class = MODELS[name]
 
     def objective(trial: optuna.Trial) -> float:

@@ -1,0 +1,114 @@
+"""SHAP explanations of the fitted models, comparable across the three libraries.
+
+All three use shap's TreeExplainer on the underlying booster (one pass in margin units, per class),
+so values are log-odds contributions for every model. A symmetric model averages both A/B
+orders at prediction; its explanation is that of the booster on the given order, which the
+swap-trained booster makes mirror-consistent.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from prefeat.models import CLASSES
+from prefeat.registry import family_of
+
+
+def shap_values(model, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """SHAP values of shape (rows, features, classes) and the base value per class."""
+    import shap
+
+    explainer = shap.TreeExplainer(model.booster_)
+    values = np.asarray(explainer.shap_values(X[list(model.feature_names_in_)]))
+    return values, np.atleast_1d(explainer.expected_value)
+
+
+def importance_table(values: np.ndarray, feature_names) -> pd.DataFrame:
+    """Mean |SHAP| per feature and class, with their total, largest first."""
+    mean_abs = np.abs(values).mean(axis=0)
+    table = pd.DataFrame(mean_abs, index=list(feature_names), columns=[f"mean_abs_shap_{c}" for c in CLASSES])
+    table["total"] = table.sum(axis=1)
+    return table.sort_values("total", ascending=False)
+
+
+def family_table(importance: pd.DataFrame) -> pd.DataFrame:
+    """The same importances summed by feature family."""
+    return importance.groupby(importance.index.map(family_of)).sum().sort_values("total", ascending=False)
+
+
+def _save(figure, path: Path) -> Path:
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
+
+
+def bar_plot(table: pd.DataFrame, title: str, path: Path, top: int = 20) -> Path:
+    shown = table.head(top).iloc[::-1]
+    figure, axis = plt.subplots(figsize=(8, 0.32 * len(shown) + 1.5))
+    left = np.zeros(len(shown))
+    for label in CLASSES:
+        column = f"mean_abs_shap_{label}"
+        axis.barh(shown.index, shown[column], left=left, label=f"P({label})")
+        left += shown[column].to_numpy()
+    axis.set_xlabel("mean |SHAP| (log-odds), stacked over classes")
+    axis.set_title(title)
+    axis.legend(loc="lower right")
+    return _save(figure, path)
+
+
+def beeswarm_plot(values: np.ndarray, X: pd.DataFrame, class_index: int, title: str, path: Path) -> Path:
+    import shap
+
+    shap.summary_plot(values[:, :, class_index], X, max_display=20, show=False, plot_size=(9, 8))
+    plt.title(title)
+    return _save(plt.gcf(), path)
+
+
+def waterfall_plot(values, base_values, X: pd.DataFrame, row: int, class_index: int, title: str, path: Path) -> Path:
+    import shap
+
+    explanation = shap.Explanation(
+        values=values[row, :, class_index],
+        base_values=base_values[class_index],
+        data=X.iloc[row].to_numpy(),
+        feature_names=list(X.columns),
+    )
+    shap.plots.waterfall(explanation, max_display=12, show=False)
+    plt.title(title)
+    return _save(plt.gcf(), path)
+
+
+def explain_model(model, X: pd.DataFrame, ids, out_dir, max_rows: int = 1000, n_battles: int = 3, seed: int = 0):
+    """Write the importance tables and plots for one model; return (importance, family importance, files)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(len(X), size=min(max_rows, len(X)), replace=False))
+    sample = X.iloc[rows][list(model.feature_names_in_)]
+    values, base_values = shap_values(model, sample)
+    importance = importance_table(values, sample.columns)
+    families = family_table(importance)
+    name = model.name
+    importance.to_csv(out_dir / f"shap_{name}_features.csv")
+    files = [
+        bar_plot(importance, f"{name}: top features", out_dir / f"shap_{name}_bar.png"),
+        bar_plot(families, f"{name}: by feature family", out_dir / f"shap_{name}_families.png"),
+        beeswarm_plot(values, sample, 0, f"{name}: SHAP for P(A wins)", out_dir / f"shap_{name}_beeswarm.png"),
+    ]
+    proba = model.predict_proba(sample)
+    confident = np.argsort(-proba.max(axis=1))[:n_battles]
+    for row in confident:
+        winner = int(np.argmax(proba[row]))
+        battle_id = np.asarray(ids)[rows[row]]
+        title = f"{name}, battle {battle_id}: P({CLASSES[winner]}) = {proba[row, winner]:.2f}"
+        path = out_dir / f"shap_{name}_waterfall_{battle_id}.png"
+        files.append(waterfall_plot(values, base_values, sample, row, winner, title, path))
+    return importance, families, files
