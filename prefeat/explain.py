@@ -43,7 +43,7 @@ def family_table(importance: pd.DataFrame) -> pd.DataFrame:
     return importance.groupby(importance.index.map(family_of)).sum().sort_values("total", ascending=False)
 
 
-def _save(figure, path: Path) -> Path:
+def save_figure(figure, path: Path) -> Path:
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
@@ -61,7 +61,7 @@ def bar_plot(table: pd.DataFrame, title: str, path: Path, top: int = 20) -> Path
     axis.set_xlabel("mean |SHAP| (log-odds), stacked over classes")
     axis.set_title(title)
     axis.legend(loc="lower right")
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def beeswarm_plot(values: np.ndarray, X: pd.DataFrame, class_index: int, title: str, path: Path) -> Path:
@@ -69,7 +69,7 @@ def beeswarm_plot(values: np.ndarray, X: pd.DataFrame, class_index: int, title: 
 
     shap.summary_plot(values[:, :, class_index], X, max_display=20, show=False, plot_size=(9, 8))
     plt.title(title)
-    return _save(plt.gcf(), path)
+    return save_figure(plt.gcf(), path)
 
 
 def waterfall_plot(values, base_values, X: pd.DataFrame, row: int, class_index: int, title: str, path: Path) -> Path:
@@ -83,7 +83,7 @@ def waterfall_plot(values, base_values, X: pd.DataFrame, row: int, class_index: 
     )
     shap.plots.waterfall(explanation, max_display=12, show=False)
     plt.title(title)
-    return _save(plt.gcf(), path)
+    return save_figure(plt.gcf(), path)
 
 
 def explain_model(model, X: pd.DataFrame, ids, out_dir, max_rows: int = 1000, n_battles: int = 3, seed: int = 0):

@@ -35,6 +35,8 @@ class ArenaFeaturizer(TransformerMixin, BaseEstimator):
     ----------
     families : preset name (``"cheap"``, ``"fast"``, ``"all"``), list of family names, or None for all.
     embedding_model : ``"minilm"`` (bundled default), ``"minilm-static"``, or a sentence-transformers path.
+    embedding_max_length : truncate embedding inputs to this many tokens (None: the model's own limit).
+    embedding_int8 : dynamic int8 quantization of a transformer embedding model.
     cache_dir : folder of the on-disk cache; None uses ``$PREFEAT_CACHE`` or ``~/.cache/prefeat``;
         False turns caching off.
     batch_size : texts per embedding batch, and per progress step for the other families.
@@ -60,7 +62,13 @@ class ArenaFeaturizer(TransformerMixin, BaseEstimator):
 
     def _family(self, name: str) -> FeatureFamily:
         if name == "embedding":
-            return embedding_family(self.embedding_model, self.batch_size, self._cache_root())
+            return embedding_family(
+                self.embedding_model,
+                self.batch_size,
+                self._cache_root(),
+                self.embedding_max_length,
+                self.embedding_int8,
+            )
         return FAMILIES[name]
 
     def fit(self, X=None, y=None):

@@ -79,16 +79,13 @@ def _embedding_combine(prompt, answer_a, answer_b):
     return cos_a, cos_b, None, cos_ab
 
 
-def embedding_family(model: str = embedding.DEFAULT_MODEL, batch_size: int = 64, cache_dir=None) -> FeatureFamily:
-    """The embedding-similarity family for one sentence-transformers model."""
+def embedding_family(
+    model: str = embedding.DEFAULT_MODEL, batch_size: int = 64, cache_dir=None, max_length=None, int8=False
+) -> FeatureFamily:
+    """The embedding-similarity family for one sentence-transformers model and its options."""
 
     def compute(sides):
-        return embedding.embed(
-            sides,
-            model=model,
-            batch_size=batch_size,
-            cache_dir=cache_dir and str(cache_dir),
-        )
+        return embedding.embed(sides, model, batch_size, cache_dir and str(cache_dir), max_length, int8)
 
     return FeatureFamily(
         name="embedding",
@@ -97,7 +94,7 @@ def embedding_family(model: str = embedding.DEFAULT_MODEL, batch_size: int = 64,
         side_metrics=embedding.SIDE_METRICS,
         pair_metrics=embedding.PAIR_METRICS,
         combine=_embedding_combine,
-        cache_key=f"embedding-{embedding.model_signature(model)}",
+        cache_key=f"embedding-{embedding.model_signature(model, max_length, int8)}",
         description=f"cosine similarities from the sentence-transformers model '{model}'",
     )
 

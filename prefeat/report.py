@@ -11,6 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from prefeat.explain import save_figure
 from prefeat.metrics import reliability, scores
 
 METRIC_COLUMNS = ("log_loss", "accuracy", "brier", "ece")
@@ -37,10 +38,7 @@ def reliability_figure(probas: dict[str, np.ndarray], y, path: Path) -> Path:
     axis.set_ylabel("observed accuracy")
     axis.set_title("Reliability (out of fold)")
     axis.legend()
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path)
 
 
 def learning_curve_figure(runs, path: Path) -> Path:
@@ -52,10 +50,7 @@ def learning_curve_figure(runs, path: Path) -> Path:
     axis.set_ylabel("out-of-fold log loss")
     axis.set_title("Learning curves")
     axis.legend()
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path)
 
 
 def results_rows(runs, blends, y) -> list[dict]:

@@ -3,13 +3,15 @@
 Storage defaults to a SQLite file in the run folder, so an interrupted study resumes where it
 stopped; any SQLAlchemy URL works instead (PostgreSQL lets several processes share a study).
 The sampler is a seeded TPE; folds report their running mean so the median pruner can stop a
-poor trial after its first folds. The trial budget counts finished trials already stored, and
-the time budget caps one call; results repeat exactly when the trial budget binds first.
+poor trial after its first folds. Both budgets count what the study already spent: finished
+trials, and tuning seconds (stored with the study), so a rerun or a resumed study only does what
+is left. Results repeat exactly when the trial budget binds before the time budget.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +21,7 @@ from prefeat.models import MODELS
 from prefeat.oof import cross_validate
 
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+SPENT_SECONDS = "tuning_seconds"
 
 
 def default_storage(run_dir) -> str:
@@ -77,9 +80,12 @@ def tune(
     if done == 0:
         # the first trial is the hand-set default, so tuning never ends worse than no tuning
         study.enqueue_trial(model_class.default_params(), skip_if_exists=True)
-    remaining = max(n_trials - done, 0)
-    if remaining:
-        study.optimize(objective, n_trials=remaining, timeout=time_budget, show_progress_bar=show_progress)
+    spent = float(study.user_attrs.get(SPENT_SECONDS, 0.0))
+    time_left = None if time_budget is None else time_budget - spent
+    if done < n_trials and (time_left is None or time_left > 0):
+        started = time.perf_counter()
+        study.optimize(objective, n_trials=n_trials - done, timeout=time_left, show_progress_bar=show_progress)
+        study.set_user_attr(SPENT_SECONDS, spent + time.perf_counter() - started)
     best = study.best_params
     out = Path(run_dir) / "tuning" / f"{name}_best.json"
     out.parent.mkdir(parents=True, exist_ok=True)

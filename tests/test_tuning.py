@@ -27,6 +27,14 @@ def test_study_is_stored_resumed_and_saved(tmp_path, tuning_inputs):
     assert study.trials[0].params["learning_rate"] == 0.05
 
 
+def test_time_budget_counts_time_already_spent(tmp_path, tuning_inputs):
+    tune("hgb", *tuning_inputs, run_dir=tmp_path, n_trials=1, time_budget=None, show_progress=False)
+    study = open_study("hgb", tmp_path)
+    study.set_user_attr("tuning_seconds", 1e6)
+    tune("hgb", *tuning_inputs, run_dir=tmp_path, n_trials=5, time_budget=60.0, show_progress=False)
+    assert len(open_study("hgb", tmp_path).trials) == 1
+
+
 def test_same_seed_same_best_trial(tmp_path, tuning_inputs):
     runs = [
         tune("hgb", *tuning_inputs, run_dir=tmp_path / str(i), n_trials=3, time_budget=None, show_progress=False)

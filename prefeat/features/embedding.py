@@ -48,16 +48,34 @@ def distilled_static_path(cache_dir: Path | None = None) -> Path:
     return target
 
 
-def model_signature(model: str) -> str:
-    """A short, stable name for cache keys: the model name, or a hash of a custom path."""
+def model_signature(model: str, max_length: int | None = None, int8: bool = False) -> str:
+    """A short, stable name for cache keys: the model (name, or a hash of a custom path) and its options."""
     if model in (DEFAULT_MODEL, STATIC_MODEL):
-        return model
-    return "path-" + hashlib.blake2b(str(Path(model).resolve()).encode(), digest_size=6).hexdigest()
+        name = model
+    else:
+        name = "path-" + hashlib.blake2b(str(Path(model).resolve()).encode(), digest_size=6).hexdigest()
+    if model == STATIC_MODEL:
+        return name
+    return name + (f"-len{max_length}" if max_length else "") + ("-int8" if int8 else "")
+
+
+def quantize_int8(encoder):
+    """Dynamic int8 quantization of the transformer's linear layers (faster on CPUs, cosine > 0.98)."""
+    import torch
+    from torch.ao.quantization import quantize_dynamic
+
+    transformer = encoder[0]
+    transformer.auto_model = quantize_dynamic(transformer.auto_model, {torch.nn.Linear}, dtype=torch.qint8)
+    return encoder
 
 
 @functools.lru_cache(maxsize=4)
-def load_encoder(model: str, cache_dir: str | None = None):
-    """A sentence-transformers model on the CPU, loaded without hub access."""
+def load_encoder(model: str, cache_dir: str | None = None, max_length: int | None = None, int8: bool = False):
+    """A sentence-transformers model on the CPU, loaded without hub access.
+
+    ``max_length`` truncates inputs to that many tokens (MiniLM's own limit is 256); ``int8``
+    quantizes a transformer's linear layers. Neither applies to a static model.
+    """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import transformers
     from sentence_transformers import SentenceTransformer
