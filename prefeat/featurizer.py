@@ -47,12 +47,16 @@ class ArenaFeaturizer(TransformerMixin, BaseEstimator):
         self,
         families=None,
         embedding_model=DEFAULT_MODEL,
+        embedding_max_length=None,
+        embedding_int8=False,
         cache_dir=None,
         batch_size=64,
         show_progress=True,
     ):
         self.families = families
         self.embedding_model = embedding_model
+        self.embedding_max_length = embedding_max_length
+        self.embedding_int8 = embedding_int8
         self.cache_dir = cache_dir
         self.batch_size = batch_size
         self.show_progress = show_progress

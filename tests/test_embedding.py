@@ -48,3 +48,13 @@ def test_any_sentence_transformers_path_works_and_a_missing_one_is_named(tmp_pat
     assert embedding.model_signature(path).startswith("path-")
     with pytest.raises(FileNotFoundError, match="never downloaded"):
         embedding.embed([("hi",)], model=str(tmp_path / "nope"))
+
+
+def test_int8_and_shorter_inputs_stay_faithful_and_are_cached_apart():
+    sides = [("How do I bake bread at home with little equipment?",), ("Mix flour, water, salt and yeast.",)]
+    reference = embedding.embed(sides)
+    for options in ({"int8": True}, {"max_length": 16}):
+        vectors = embedding.embed(sides, **options)
+        assert embedding.rowwise_cosine(vectors, reference).min() > 0.9
+    assert embedding_family(int8=True).cache_key != embedding_family().cache_key
+    assert embedding_family(max_length=128).cache_key.endswith("len128")

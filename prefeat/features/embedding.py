@@ -90,7 +90,10 @@ def load_encoder(model: str, cache_dir: str | None = None, max_length: int | Non
     path = bundled_minilm_path() if model == DEFAULT_MODEL else Path(model)
     if not path.exists():
         raise FileNotFoundError(f"embedding model '{model}': no such folder {path} (models are never downloaded)")
-    return SentenceTransformer(str(path), device="cpu")
+    encoder = SentenceTransformer(str(path), device="cpu")
+    if max_length is not None:
+        encoder.max_seq_length = min(max_length, encoder.max_seq_length)
+    return quantize_int8(encoder) if int8 else encoder
 
 
 def embed(
@@ -98,9 +101,14 @@ def embed(
     model: str = DEFAULT_MODEL,
     batch_size: int = 64,
     cache_dir: str | None = None,
+    max_length: int | None = None,
+    int8: bool = False,
 ) -> np.ndarray:
-    """Unit-length float32 vectors, one per conversation side (its turns joined)."""
-    encoder = load_encoder(model, cache_dir)
+    """Unit-length float32 vectors, one per conversation side (its turns joined).
+
+    sentence-transformers sorts each call's texts by length, so batches hold texts of similar length.
+    """
+    encoder = load_encoder(model, cache_dir, max_length, int8)
     texts = [join_turns(turns) for turns in sides]
     vectors = encoder.encode(texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True)
     # a static model maps an empty text to 0/0: keep it a zero vector
