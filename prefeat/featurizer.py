@@ -13,6 +13,7 @@ from prefeat.registry import FAMILIES, FeatureFamily, embedding_family, resolve_
 from prefeat.text import side_hash
 
 SIDE_COLUMNS = ("prompt", "response_a", "response_b")
+MIN_CHUNKS_TO_FAN_OUT = 4  # below this, starting worker processes costs more than it saves
 
 
 def as_sides(column: pd.Series) -> list[tuple[str, ...]]:
@@ -40,6 +41,7 @@ class ArenaFeaturizer(TransformerMixin, BaseEstimator):
     cache_dir : folder of the on-disk cache; None uses ``$PREFEAT_CACHE`` or ``~/.cache/prefeat``;
         False turns caching off.
     batch_size : texts per embedding batch, and per progress step for the other families.
+    n_jobs : processes for the text families (joblib; -1 = all cores); the embedding model uses torch's threads.
     show_progress : tqdm bars for long work.
     """
 
@@ -51,6 +53,7 @@ class ArenaFeaturizer(TransformerMixin, BaseEstimator):
         embedding_int8=False,
         cache_dir=None,
         batch_size=64,
+        n_jobs=-1,
         show_progress=True,
     ):
         self.families = families
@@ -59,6 +62,7 @@ class ArenaFeaturizer(TransformerMixin, BaseEstimator):
         self.embedding_int8 = embedding_int8
         self.cache_dir = cache_dir
         self.batch_size = batch_size
+        self.n_jobs = n_jobs
         self.show_progress = show_progress
 
     def _cache_root(self):
@@ -116,14 +120,21 @@ class ArenaFeaturizer(TransformerMixin, BaseEstimator):
         return lambda hashes: computed[[index[h] for h in hashes]]
 
     def _compute(self, family: FeatureFamily, sides: list[tuple[str, ...]]) -> np.ndarray:
+        """The family's rows for ``sides``, in chunks; text families fan out over ``n_jobs`` processes."""
         step = max(self.batch_size * 16, 256)
-        chunks = [
-            family.compute(sides[start : start + step])
-            for start in tqdm(
-                range(0, len(sides), step),
-                desc=f"{family.name} ({len(sides)} texts)",
-                unit="batch",
-                disable=not self.show_progress or len(sides) <= step,
-            )
-        ]
-        return np.vstack(chunks) if chunks else np.empty((0, 0))
+        chunks = [sides[start : start + step] for start in range(0, len(sides), step)]
+        progress = {
+            "total": len(chunks),
+            "desc": f"{family.name} ({len(sides)} texts)",
+            "unit": "batch",
+            "disable": not self.show_progress or len(chunks) <= 1,
+        }
+        if self.n_jobs == 1 or family.cost == "expensive" or len(chunks) < MIN_CHUNKS_TO_FAN_OUT:
+            results = (family.compute(chunk) for chunk in chunks)
+        else:
+            from joblib import Parallel, delayed
+
+            parallel = Parallel(n_jobs=self.n_jobs, return_as="generator")
+            results = parallel(delayed(family.compute)(chunk) for chunk in chunks)
+        rows = list(tqdm(results, **progress))
+        return np.vstack(rows) if rows else np.empty((0, 0))

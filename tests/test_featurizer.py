@@ -72,6 +72,21 @@ def test_cache_off_gives_the_same_numbers(battles_csv, cache_dir):
     pd.testing.assert_frame_equal(featurize(battles, cache_dir), featurize(battles, False))
 
 
+def test_parallel_text_families_give_the_same_numbers(cache_dir):
+    from conftest import make_battles
+
+    battles = make_battles(400)
+    for column in ("prompt", "response_a", "response_b"):
+        battles[column] = battles[column] + battles["id"].astype(str)  # distinct sides, no de-duplication
+    serial, parallel = (
+        ArenaFeaturizer(
+            families="fast", cache_dir=False, batch_size=1, n_jobs=n_jobs, show_progress=False
+        ).fit_transform(battles)
+        for n_jobs in (1, 2)
+    )
+    np.testing.assert_array_equal(serial, parallel)
+
+
 def test_plain_strings_and_missing_values_are_sides(cache_dir):
     battles = pd.DataFrame({"prompt": ["hi"], "response_a": ["hello there"], "response_b": [None]})
     features = featurize(battles, cache_dir)

@@ -38,9 +38,30 @@ _PATTERNS = {
 }
 
 
+# A pattern can only match where one of these substrings occurs: checking them first skips most
+# regex scans (the lookbehind patterns are the slow ones).
+_NEEDS = {
+    "headers": ("#",),
+    "ordered_items": (". ", ") "),
+    "unordered_items": ("- ", "* ", "+ "),
+    "bold": ("**", "__"),
+    "italics": ("*", "_"),
+    "inline_code": ("`",),
+    "tables": ("|",),
+    "links": ("](", "http"),
+    "block_quotes": (">",),
+}
+
+
+def count_pattern(name: str, prose: str) -> int:
+    if not any(needle in prose for needle in _NEEDS[name]):
+        return 0
+    return len(_PATTERNS[name].findall(prose))
+
+
 def side_formatting(turns: tuple[str, ...]) -> list[float]:
     prose, code_blocks = strip_fenced_code(join_turns(turns))
-    counts = {name: len(pattern.findall(prose)) for name, pattern in _PATTERNS.items()}
+    counts = {name: count_pattern(name, prose) for name in _PATTERNS}
     counts["code_blocks"] = code_blocks
     counts["newlines"] = prose.count("\n")
     return [counts[name] for name in METRICS]

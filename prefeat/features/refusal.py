@@ -15,39 +15,31 @@ from prefeat.text import join_turns
 
 METRICS = ("refusal_flag", "refusal_score")
 
-_APOSTROPHE = "['\u2019]"
+# Patterns run on lowercased text with curly apostrophes straightened: case-sensitive literal
+# prefixes let the regex engine skip ahead, several times faster than re.IGNORECASE.
 GROUPS = {
-    "apology": re.compile(
-        rf"\b(I{_APOSTROPHE}m sorry|I am sorry|I apologi[sz]e|my apologies|sorry, but)\b",
-        re.I,
-    ),
-    "ai_identity": re.compile(
-        r"\bas an? (AI|artificial intelligence|language model|large language model|LLM)\b",
-        re.I,
-    ),
+    "apology": re.compile(r"\b(i'm sorry|i am sorry|i apologi[sz]e|my apologies|sorry, but)\b"),
+    "ai_identity": re.compile(r"\bas an? (ai|artificial intelligence|language model|large language model|llm)\b"),
     "inability": re.compile(
-        rf"\bI(?: can(?:not|{_APOSTROPHE}t)| am (?:not able|unable)|{_APOSTROPHE}m (?:not able|unable)|"
-        rf" won{_APOSTROPHE}t| will not| do not feel comfortable| don{_APOSTROPHE}t feel comfortable)\b.{{0,40}}?"
-        r"\b(?:help|assist|provid|comply|fulfil|generat|creat|writ|recommend|do that|engag|answer|support|produc|shar)",
-        re.I,
+        r"\bi(?: can(?:not|'t)| am (?:not able|unable)|'m (?:not able|unable)| won't| will not|"
+        r" do not feel comfortable| don't feel comfortable)\b.{0,40}?"
+        r"\b(?:help|assist|provid|comply|fulfil|generat|creat|writ|recommend|do that|engag|answer|support|produc|shar)"
     ),
     "policy": re.compile(
         r"\b(not appropriate|inappropriate|against (my|our|the) [\w ]{0,20}(policy|policies|guidelines)|"
-        r"unethical|harmful|illegal|offensive)\b",
-        re.I,
+        r"unethical|harmful|illegal|offensive)\b"
     ),
     "disclaimer": re.compile(
-        rf"\b(I am not a|I{_APOSTROPHE}m not a) (doctor|lawyer|financial|medical|legal|professional)|"
+        r"\b(i am not a|i'm not a) (doctor|lawyer|financial|medical|legal|professional)|"
         r"\b(consult|seek) (a|an|with a|with an) (professional|doctor|lawyer|expert|specialist)|"
-        r"\bthis is not (medical|legal|financial) advice|\bfor informational purposes",
-        re.I,
+        r"\bthis is not (medical|legal|financial) advice|\bfor informational purposes"
     ),
 }
 OPENING_CHARS = 300
 
 
 def side_refusal(turns: tuple[str, ...]) -> list[float]:
-    text = join_turns(turns)
+    text = join_turns(turns).lower().replace("\u2019", "'")
     score = sum(bool(pattern.search(text)) for pattern in GROUPS.values())
     opening = text[:OPENING_CHARS]
     apologises_for_policy = GROUPS["apology"].search(opening) and GROUPS["policy"].search(opening)
