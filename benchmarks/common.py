@@ -47,8 +47,8 @@ def write_section(name: str, body: str, command: str) -> None:
 
 def table(header: list[str], rows: list[list]) -> str:
     def cell(value):
-        if isinstance(value, float | np.floating):
-            return f"{value:,.4f}" if abs(value) < 10 else f"{value:,.1f}"
+        if isinstance(value, float | np.floating):  # losses, accuracies and cosines keep 4 decimals
+            return f"{value:,.4f}" if abs(value) < 2 else f"{value:,.1f}"
         return f"{value:,}" if isinstance(value, int | np.integer) else str(value)
 
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]

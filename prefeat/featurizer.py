@@ -37,7 +37,8 @@ class ArenaFeaturizer(TransformerMixin, BaseEstimator):
     families : preset name (``"cheap"``, ``"fast"``, ``"all"``), list of family names, or None for all.
     embedding_model : ``"minilm"`` (bundled default), ``"minilm-static"``, or a sentence-transformers path.
     embedding_max_length : truncate embedding inputs to this many tokens (None: the model's own limit).
-    embedding_int8 : dynamic int8 quantization of a transformer embedding model.
+    embedding_int8 : dynamic int8 quantization of a transformer embedding model (faster, but on MiniLM its
+        cosine to the fp32 vectors is 0.93-0.96, below the 0.98 bar: see BENCHMARKS.md).
     cache_dir : folder of the on-disk cache; None uses ``$PREFEAT_CACHE`` or ``~/.cache/prefeat``;
         False turns caching off.
     batch_size : texts per embedding batch, and per progress step for the other families.

@@ -134,11 +134,22 @@ def write_report(run_dir, runs, blends, y, explanations, meta) -> Path:
     learning_curve_figure(runs, figures / "learning_curve.png")
     family_shares = {name: fam["total"] / fam["total"].sum() for name, (_, fam, _) in explanations.items()}
 
-    header = ["model", "log loss", "accuracy", "Brier", "ECE", "fold std", "tune s", "CV fit s", "refit s"]
-    header += ["predict s / 1000 rows", "size KB"]
-    keys = ["log_loss", "accuracy", "brier", "ece", "fold_std", "tune_s", "cv_fit_s", "refit_s"]
-    keys += ["predict_s_per_1000", "size_kb"]
-    table = markdown_table(header, [[r["model"], *(r.get(k, "—") for k in keys)] for r in rows])
+    columns = {  # key: (header, format)
+        "log_loss": ("log loss", ".4f"),
+        "accuracy": ("accuracy", ".4f"),
+        "brier": ("Brier", ".4f"),
+        "ece": ("ECE", ".4f"),
+        "fold_std": ("fold std", ".4f"),
+        "tune_s": ("tune s (all trials)", ".1f"),
+        "cv_fit_s": ("CV fit s", ".2f"),
+        "refit_s": ("refit s", ".2f"),
+        "predict_s_per_1000": ("predict s / 1000 rows", ".3f"),
+        "size_kb": ("size KB", ".0f"),
+    }
+    table = markdown_table(
+        ["model", *(header for header, _ in columns.values())],
+        [[r["model"], *(format(r[k], spec) if k in r else "—" for k, (_, spec) in columns.items())] for r in rows],
+    )
     curve_rows = [[name, *(run.learning_curve[f] for f in sorted(run.learning_curve))] for name, run in runs.items()]
     fractions = sorted(next(iter(runs.values())).learning_curve)
     curve_table = markdown_table(["model", *(f"{100 * f:.0f}% rows" for f in fractions)], curve_rows)
@@ -153,7 +164,7 @@ def write_report(run_dir, runs, blends, y, explanations, meta) -> Path:
         f"{meta['config']['seed']}. All scores are out of fold.",
         "## Models, average and stack\n\n" + table,
         "Log loss, accuracy, Brier and ECE (top-label, 10 bins) are out-of-fold. Fit times are on this machine; "
-        "`tune s` includes every Optuna trial; `refit s` is one fit on all rows.",
+        "`tune s` is the study's tuning time, over every run that added trials; `refit s` is one fit on all rows.",
         "## Calibration\n\n![reliability](figures/reliability.png)",
         "## Learning curves\n\n" + curve_table + "\n\n![learning curves](figures/learning_curve.png)",
         "## Which feature families each model leans on\n\nShare of total mean |SHAP| (log-odds, all classes).\n\n"

@@ -1,40 +1,46 @@
 """The stacker: a multinomial logistic regression on the base models' out-of-fold log-probabilities.
 
-It reads only the saved out-of-fold predictions. Like the base models it learns each battle in
-both orders and averages both orders at prediction, so it keeps the A/B symmetry. Its own score
-comes from cross-validation over the same folds (each fold's stack is fitted on the others).
-Optional temperature scaling is fitted the same way, out of fold.
+It is the conditional-logit form of that regression: class k gets the score
+``sum_m w_m * log p_m(k)`` plus an intercept for the tie, so each model has one weight shared by
+the three classes. That is 4 parameters for 3 models instead of 30, which matters with 1,000
+rows (the unconstrained form scored worse than the plain average here), and it is symmetric in
+A and B by construction. An L2 penalty pulls the weights towards 1/M, i.e. towards the geometric
+mean of the models. The stacker reads only the saved out-of-fold predictions; its own score
+comes from cross-validation over the same folds. Optional temperature scaling is fitted the
+same way, out of fold.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import minimize_scalar
+from scipy.optimize import minimize, minimize_scalar
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.linear_model import LogisticRegression
 
 from prefeat.metrics import log_loss
-from prefeat.models import SWAP_LABEL, SWAP_PROBA_COLUMNS
 
 EPSILON = 1e-6
+TIE = 2
 
 
-def stack_inputs(probas: list[np.ndarray]) -> np.ndarray:
-    """Log-probabilities of every model side by side: (n, 3 * n_models)."""
-    return np.hstack([np.log(np.clip(p, EPSILON, 1.0)) for p in probas])
+def log_probas(probas: list[np.ndarray]) -> np.ndarray:
+    """The models' log-probabilities stacked as (rows, 3 classes, models)."""
+    return np.stack([np.log(np.clip(p, EPSILON, 1.0)) for p in probas], axis=2)
 
 
-def swap_stack_inputs(Z: np.ndarray) -> np.ndarray:
-    """The inputs of the same battles with A and B exchanged, model by model."""
-    columns = np.concatenate([SWAP_PROBA_COLUMNS + np.int64(3 * m) for m in range(Z.shape[1] // 3)])
-    return Z[:, columns]
+def softmax(scores: np.ndarray) -> np.ndarray:
+    scores = scores - scores.max(axis=1, keepdims=True)
+    exp = np.exp(scores)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def pooled_scores(log_p: np.ndarray, weights: np.ndarray, tie_intercept: float) -> np.ndarray:
+    scores = log_p @ weights
+    scores[:, TIE] += tie_intercept
+    return scores
 
 
 def apply_temperature(proba: np.ndarray, temperature: float) -> np.ndarray:
-    logits = np.log(np.clip(proba, EPSILON, 1.0)) / temperature
-    logits -= logits.max(axis=1, keepdims=True)
-    scaled = np.exp(logits)
-    return scaled / scaled.sum(axis=1, keepdims=True)
+    return softmax(np.log(np.clip(proba, EPSILON, 1.0)) / temperature)
 
 
 def fit_temperature(y, proba) -> float:
@@ -44,29 +50,34 @@ def fit_temperature(y, proba) -> float:
 
 
 class Stacker(ClassifierMixin, BaseEstimator):
-    """Multinomial logistic regression on stacked log-probabilities, symmetric in A and B."""
+    """Conditional-logit stack of model probabilities; ``l2`` shrinks the weights towards equal."""
 
-    def __init__(self, C=1.0, temperature=False):
-        self.C = C
+    def __init__(self, l2=0.01, temperature=False):
+        self.l2 = l2
         self.temperature = temperature
 
     def fit(self, probas: list[np.ndarray], y):
         y = np.asarray(y, dtype=int)
-        Z = stack_inputs(probas)
+        log_p = log_probas(probas)
+        n_models = log_p.shape[2]
+        rows = np.arange(len(y))
+
+        def penalised_loss(theta):
+            proba = softmax(pooled_scores(log_p, theta[:n_models], theta[n_models]))
+            return -np.mean(np.log(proba[rows, y])) + self.l2 * np.sum((theta[:n_models] - 1 / n_models) ** 2)
+
+        start = np.append(np.full(n_models, 1 / n_models), 0.0)
+        theta = minimize(penalised_loss, start, method="L-BFGS-B").x
         self.classes_ = np.arange(3)
-        self.model_ = LogisticRegression(C=self.C, max_iter=2000).fit(
-            np.vstack([Z, swap_stack_inputs(Z)]), np.concatenate([y, SWAP_LABEL[y]])
-        )
-        self.temperature_ = fit_temperature(y, self._blend(Z)) if self.temperature else 1.0
+        self.weights_, self.tie_intercept_ = theta[:n_models], float(theta[n_models])
+        self.temperature_ = 1.0
+        if self.temperature:
+            self.temperature_ = fit_temperature(y, self.predict_proba(probas))
         return self
 
-    def _blend(self, Z: np.ndarray) -> np.ndarray:
-        direct = self.model_.predict_proba(Z)
-        swapped = self.model_.predict_proba(swap_stack_inputs(Z))[:, SWAP_PROBA_COLUMNS]
-        return (direct + swapped) / 2
-
     def predict_proba(self, probas: list[np.ndarray]) -> np.ndarray:
-        return apply_temperature(self._blend(stack_inputs(probas)), self.temperature_)
+        scores = pooled_scores(log_probas(probas), self.weights_, self.tie_intercept_)
+        return softmax(scores / self.temperature_)
 
 
 def average(probas: list[np.ndarray]) -> np.ndarray:
@@ -74,12 +85,12 @@ def average(probas: list[np.ndarray]) -> np.ndarray:
     return np.mean(probas, axis=0)
 
 
-def stack_out_of_fold(probas: list[np.ndarray], y, folds, C: float = 1.0, temperature: bool = False) -> np.ndarray:
+def stack_out_of_fold(probas: list[np.ndarray], y, folds, l2: float = 0.01, temperature: bool = False) -> np.ndarray:
     """Honest stack predictions: each fold's rows are predicted by a stacker fitted on the other folds."""
     y = np.asarray(y, dtype=int)
     out = np.zeros((len(y), 3))
     for fold in np.unique(folds):
         scored = folds == fold
-        stacker = Stacker(C=C, temperature=temperature).fit([p[~scored] for p in probas], y[~scored])
+        stacker = Stacker(l2=l2, temperature=temperature).fit([p[~scored] for p in probas], y[~scored])
         out[scored] = stacker.predict_proba([p[scored] for p in probas])
     return out

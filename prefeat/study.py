@@ -20,7 +20,7 @@ from prefeat.io import load_battles
 from prefeat.metrics import scores
 from prefeat.models import MODELS, make_model
 from prefeat.oof import cross_validate, write_predictions
-from prefeat.tuning import tune
+from prefeat.tuning import spent_seconds, tune
 
 SUBMISSION_COLUMNS = ("winner_model_a", "winner_model_b", "winner_tie")
 SUBMISSION_FLOOR = 1e-6
@@ -106,7 +106,7 @@ def learning_curve(name, params, X, y, folds, groups, seed, symmetric) -> dict[f
 
 
 def run_model(name, config, X, y, folds, groups, X_test, run_dir: Path, study_tag: str) -> tuple[ModelRun, object]:
-    started = time.perf_counter()
+    study_name = f"{name}-{study_tag}"
     params = tune(
         name, X, y, folds, groups, run_dir,
         n_trials=config.trials,
@@ -115,9 +115,9 @@ def run_model(name, config, X, y, folds, groups, X_test, run_dir: Path, study_ta
         seed=config.seed,
         symmetric=config.symmetric,
         show_progress=config.show_progress,
-        study_name=f"{name}-{study_tag}",
+        study_name=study_name,
     )  # fmt: skip
-    tune_seconds = time.perf_counter() - started
+    tune_seconds = spent_seconds(name, run_dir, config.storage, study_name)
     cv = cross_validate(name, params, X, y, folds, groups, X_test=X_test, symmetric=config.symmetric, seed=config.seed)
     write_predictions(run_dir / "oof" / f"{name}.parquet", X.index, cv.oof)
     started = time.perf_counter()
@@ -230,7 +230,10 @@ def run_study(config: StudyConfig) -> Path:
         "rows": {"train": len(train), "test": 0 if test is None else len(test)},
         "n_features": X.shape[1],
         "versions": package_versions(),
-        "stacker_coefficients_shape": list(stacker.model_.coef_.shape),
+        "stacker": {
+            "weights": dict(zip(config.models, stacker.weights_.round(4).tolist(), strict=True)),
+            "tie_intercept": round(stacker.tie_intercept_, 4),
+        },
     }
     path = report.write_report(run_dir, runs, blends, y, explanations, meta)
     print(f"report: {path}", flush=True)

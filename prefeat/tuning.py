@@ -91,3 +91,8 @@ def tune(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"model": name, "log_loss": study.best_value, "params": best}, indent=2))
     return best
+
+
+def spent_seconds(name: str, run_dir=None, storage: str | None = None, study_name: str | None = None) -> float:
+    """Tuning seconds stored with a study, over every call that added trials."""
+    return float(open_study(name, run_dir, storage, study_name=study_name).user_attrs.get(SPENT_SECONDS, 0.0))

@@ -55,6 +55,7 @@ def test_int8_and_shorter_inputs_stay_faithful_and_are_cached_apart():
     reference = embedding.embed(sides)
     for options in ({"int8": True}, {"max_length": 16}):
         vectors = embedding.embed(sides, **options)
-        assert embedding.rowwise_cosine(vectors, reference).min() > 0.9
+        cosine = embedding.rowwise_cosine(vectors, reference)
+        assert 0.85 < cosine.min() < 0.9999  # changed (the option took effect) but still close
     assert embedding_family(int8=True).cache_key != embedding_family().cache_key
     assert embedding_family(max_length=128).cache_key.endswith("len128")

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from prefeat.metrics import accuracy, brier, expected_calibration_error, log_loss
-from prefeat.stacking import Stacker, apply_temperature, average, fit_temperature, stack_out_of_fold, swap_stack_inputs
+from prefeat.stacking import Stacker, apply_temperature, average, fit_temperature, stack_out_of_fold
 
 
 def simulated_models(n=600, seed=0):
@@ -30,9 +30,15 @@ def test_stacker_is_symmetric_in_a_and_b():
     probas, y, _ = simulated_models()
     stacker = Stacker().fit(probas, y)
     swapped = [p[:, [1, 0, 2]] for p in probas]
-    np.testing.assert_allclose(stacker.predict_proba(probas)[:, 0], stacker.predict_proba(swapped)[:, 1], atol=1e-9)
-    Z = np.arange(6.0)[None, :]
-    assert swap_stack_inputs(Z).tolist() == [[1.0, 0.0, 2.0, 4.0, 3.0, 5.0]]
+    np.testing.assert_allclose(stacker.predict_proba(probas)[:, 0], stacker.predict_proba(swapped)[:, 1], atol=1e-12)
+
+
+def test_stacker_weights_the_better_model_more_and_shrinks_towards_equal():
+    probas, y, _ = simulated_models()
+    free = Stacker(l2=0.0).fit(probas, y)
+    assert free.weights_[0] > free.weights_[2]
+    shrunk = Stacker(l2=100.0).fit(probas, y)
+    np.testing.assert_allclose(shrunk.weights_, 1 / 3, atol=0.02)
 
 
 def test_temperature_recovers_overconfidence():

@@ -60,13 +60,18 @@ def model_signature(model: str, max_length: int | None = None, int8: bool = Fals
 
 
 def quantize_int8(encoder):
-    """Dynamic int8 quantization of the transformer's linear layers (faster on CPUs, cosine > 0.98)."""
+    """Dynamic int8 quantization of every linear layer, in place (faster on CPUs, less faithful).
+
+    On MiniLM the cosine to the fp32 vectors falls to 0.93-0.96, mostly from the feed-forward layers.
+    """
+    import warnings
+
     import torch
     from torch.ao.quantization import quantize_dynamic
 
-    transformer = encoder[0]
-    transformer.auto_model = quantize_dynamic(transformer.auto_model, {torch.nn.Linear}, dtype=torch.qint8)
-    return encoder
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # torch deprecates the quantized tensor factory functions
+        return quantize_dynamic(encoder, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
 
 
 @functools.lru_cache(maxsize=4)
