@@ -51,7 +51,7 @@ def test_any_sentence_transformers_path_works_and_a_missing_one_is_named(tmp_pat
 
 
 def test_int8_and_shorter_inputs_stay_faithful_and_are_cached_apart():
-    sides = [("How do I bake bread at home with little equipment?",), ("Mix flour, water, salt and yeast.",)]
+    sides = [("How do I bake bread at home with little equipment? " * 3,), ("Mix flour, water, salt and yeast. " * 4,)]
     reference = embedding.embed(sides)
     for options in ({"int8": True}, {"max_length": 16}):
         vectors = embedding.embed(sides, **options)
