@@ -34,6 +34,7 @@ class StudyConfig:
     test: str | None = None
     families: str | list[str] | None = None
     embedding_model: str = DEFAULT_MODEL
+    embedding_max_length: int | None = None
     models: tuple[str, ...] = tuple(MODELS)
     trials: int = 30
     time_budget: float = 600.0
@@ -80,6 +81,7 @@ def featurize(config: StudyConfig, battles: pd.DataFrame) -> pd.DataFrame:
     featurizer = ArenaFeaturizer(
         families=config.families,
         embedding_model=config.embedding_model,
+        embedding_max_length=config.embedding_max_length,
         cache_dir=config.cache_dir,
         show_progress=config.show_progress,
     )
@@ -171,6 +173,19 @@ def package_versions() -> dict[str, str]:
     return found
 
 
+def study_tag(config: StudyConfig, train_digest: str, columns) -> str:
+    """A key for the Optuna studies: reused only for the same data, features, embedding, seed and folds."""
+    key = {
+        "train": train_digest,
+        "columns": list(columns),
+        "embedding": [config.embedding_model, config.embedding_max_length],
+        "seed": config.seed,
+        "folds": config.n_splits,
+        "symmetric": config.symmetric,
+    }
+    return hashlib.blake2b(json.dumps(key).encode(), digest_size=6).hexdigest()
+
+
 def run_study(config: StudyConfig) -> Path:
     """Run every step and return the run folder."""
     total = 8
@@ -191,14 +206,11 @@ def run_study(config: StudyConfig) -> Path:
     fold_table.to_parquet(run_dir / "folds.parquet", index=False)
     folds, groups = fold_table["fold"].to_numpy(), fold_table["group"].to_numpy()
 
-    study_tag = hashlib.blake2b(
-        json.dumps([digests["train"], list(X.columns), config.seed, config.n_splits, config.symmetric]).encode(),
-        digest_size=6,
-    ).hexdigest()
+    tag = study_tag(config, digests["train"], X.columns)
     runs, finals = {}, {}
     for name in config.models:
         say(4, total, f"tune, cross-validate and refit {name}")
-        runs[name], finals[name] = run_model(name, config, X, y, folds, groups, X_test, run_dir, study_tag)
+        runs[name], finals[name] = run_model(name, config, X, y, folds, groups, X_test, run_dir, tag)
 
     say(5, total, "stack the out-of-fold predictions")
     oof = [runs[name].oof for name in config.models]

@@ -31,7 +31,10 @@ def finished_run(tmp_path_factory):
     test.to_csv(root / "test.csv", index=False)
     argv = ["--train", str(root / "train.csv"), "--test", str(root / "test.csv"), "--out", str(root / "run")]
     argv += ["--preset", "cheap", "--trials", "2", "--storage", f"sqlite:///{root / 'optuna.db'}"]
-    assert run_all.main(argv) == 0
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PREFEAT_CACHE", str(root / "cache"))
+        assert run_all.main(argv) == 0
+    assert (root / "cache").exists()
     return root, train, test
 
 
