@@ -24,6 +24,10 @@ lint: $(INSTALLED)
 test: lint
 	$(PY) -m pytest -q $(ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; rc=0; fi; exit $$rc
 
+# about 45 minutes on 2 cores; reads the real rows from ../shared/data
 bench: $(INSTALLED)
 	$(PY) benchmarks/bench_features.py
-	$(PY) benchmarks/bench_models.py
+	$(PY) benchmarks/signal_check.py
+	$(PY) benchmarks/embedding_length.py
+	$(PY) benchmarks/bench_models.py --data kaggle
+	$(PY) benchmarks/bench_models.py --data pandalm
