@@ -121,6 +121,7 @@ def run_model(name, config, X, y, folds, groups, X_test, run_dir: Path, study_ta
     )  # fmt: skip
     tune_seconds = spent_seconds(name, run_dir, config.storage, study_name)
     cv = cross_validate(name, params, X, y, folds, groups, X_test=X_test, symmetric=config.symmetric, seed=config.seed)
+    cv_scores = scores(y, cv.oof)
     write_predictions(run_dir / "oof" / f"{name}.parquet", X.index, cv.oof)
     started = time.perf_counter()
     final = make_model(name, params, symmetric=config.symmetric, random_state=config.seed).fit(X, y, groups=groups)
@@ -137,7 +138,7 @@ def run_model(name, config, X, y, folds, groups, X_test, run_dir: Path, study_ta
         params=params,
         oof=cv.oof,
         test_folds=cv.test,
-        scores=scores(y, cv.oof),
+        scores=cv_scores,
         fold_losses=cv.fold_losses,
         tune_seconds=tune_seconds,
         cv_fit_seconds=cv.fit_seconds,
@@ -146,7 +147,7 @@ def run_model(name, config, X, y, folds, groups, X_test, run_dir: Path, study_ta
         size_bytes=model_path.stat().st_size,
         learning_curve={
             **learning_curve(name, params, X, y, folds, groups, config.seed, config.symmetric),
-            1.0: scores(y, cv.oof)["log_loss"],
+            1.0: cv_scores["log_loss"],
         },
     )
     return run, final
