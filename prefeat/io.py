@@ -13,8 +13,6 @@ from pathlib import Path
 import pandas as pd
 
 LABEL_COLUMNS = ("winner_model_a", "winner_model_b", "winner_tie")
-LABEL_NAMES = ("a", "b", "tie")
-TIDY_COLUMNS = ("id", "prompt", "response_a", "response_b", "label", "both_bad")
 _WINNER_CODES = {
     "a": 0,
     "model_a": 0,

@@ -17,12 +17,11 @@ PROBA_COLUMNS = ("p_a", "p_b", "p_tie")
 
 @dataclass
 class CVResult:
-    """Out-of-fold probabilities (rows in input order), per-fold log loss and timings."""
+    """Out-of-fold probabilities (rows in input order), per-fold log loss and fit time."""
 
     oof: np.ndarray
     fold_losses: list[float] = field(default_factory=list)
     fit_seconds: float = 0.0
-    predict_seconds: float = 0.0
     test: np.ndarray | None = None
     models: list = field(default_factory=list)
 
@@ -53,9 +52,7 @@ def cross_validate(
         started = time.perf_counter()
         model.fit(X[~scored], y[~scored], groups=groups[~scored])
         result.fit_seconds += time.perf_counter() - started
-        started = time.perf_counter()
         result.oof[scored] = model.predict_proba(X[scored])
-        result.predict_seconds += time.perf_counter() - started
         if test_sum is not None:
             test_sum += model.predict_proba(X_test)
         result.fold_losses.append(log_loss(y[scored], result.oof[scored]))

@@ -40,6 +40,10 @@ class FeatureFamily:
     description: str = ""
     version: int = 1
 
+    def __post_init__(self):
+        if self.cost not in COSTS:
+            raise ValueError(f"family '{self.name}': cost must be one of {COSTS}, got '{self.cost}'")
+
     def columns(self) -> list[str]:
         names = [f"{self.name}__{metric}__prompt" for metric in self.prompt_metrics]
         names += [f"{self.name}__{metric}__{role}" for metric in self.side_metrics for role in SIDE_ROLES]

@@ -31,6 +31,8 @@ def test_default_is_all_five_families_and_presets_follow_cost_tags():
     assert resolve_families(["refusal", "length"]) == ("refusal", "length")
     with pytest.raises(ValueError, match="unknown feature families"):
         resolve_families(["colour"])
+    with pytest.raises(ValueError, match="cost must be one of"):
+        dataclasses.replace(FAMILIES["length"], cost="free")
 
 
 def test_numpy_output_by_default_and_index_kept_with_pandas(battles_csv, cache_dir):
