@@ -15,10 +15,7 @@ import time
 
 import numpy as np
 from common import KAGGLE_HEAD, PANDALM, table, write_section
-from signal_check import featurize, style_control
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from signal_check import featurize, linear_oof, style_control
 
 from prefeat import load_battles
 from prefeat.folds import assign_folds
@@ -30,23 +27,6 @@ from prefeat.tuning import tune
 
 DATASETS = {"kaggle": KAGGLE_HEAD, "pandalm": PANDALM}
 SEEDS = range(5)
-
-
-def style_control_oof(style, y, folds):
-    oof = np.zeros((len(y), 3))
-    for fold in np.unique(folds):
-        scored = folds == fold
-        model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(style[~scored], y[~scored])
-        oof[scored] = model.predict_proba(style[scored])
-    return oof
-
-
-def prior_oof(y, folds):
-    oof = np.zeros((len(y), 3))
-    for fold in np.unique(folds):
-        scored = folds == fold
-        oof[scored] = np.bincount(y[~scored], minlength=3) / (~scored).sum()
-    return oof
 
 
 def summarise(per_seed: dict[str, list[tuple[float, float, float]]]) -> list[list]:
@@ -110,8 +90,8 @@ def main() -> None:
             "average of the three": average(oofs),
             "stack": stack_out_of_fold(oofs, y, folds),
             "stack + temperature": stack_out_of_fold(oofs, y, folds, temperature=True),
-            "style control (LR, 4 features)": style_control_oof(style, y, folds),
-            "class prior": prior_oof(y, folds),
+            "style control (LR, 4 features)": linear_oof(style, y, folds),
+            "class prior": linear_oof(np.empty((len(y), 0)), y, folds),
         }
         seconds = time.perf_counter() - started
         for label, oof in blends.items():

@@ -59,22 +59,23 @@ def style_control(features: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def linear_oof(X: np.ndarray, y: np.ndarray, folds: np.ndarray) -> np.ndarray:
+    """Out-of-fold probabilities of the standardised logistic regression; the class prior without columns."""
+    oof = np.zeros((len(y), 3))
+    for fold in np.unique(folds):
+        scored = folds == fold
+        if X.shape[1] == 0:
+            oof[scored] = np.bincount(y[~scored], minlength=3) / (~scored).sum()
+            continue
+        model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+        oof[scored] = model.fit(X[~scored], y[~scored]).predict_proba(X[scored])
+    return oof
+
+
 def repeated_cv_log_loss(X: np.ndarray, battles, seeds=range(5), n_splits=5) -> tuple[float, float]:
     """Mean and std over seeds of the out-of-fold log loss."""
     y = battles["label"].to_numpy(dtype=int)
-    losses = []
-    for seed in seeds:
-        folds = assign_folds(battles, n_splits, seed)["fold"].to_numpy()
-        oof = np.zeros((len(y), 3))
-        for fold in range(n_splits):
-            scored = folds == fold
-            if X.shape[1] == 0:
-                prior = np.bincount(y[~scored], minlength=3) / (~scored).sum()
-                oof[scored] = prior
-                continue
-            model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
-            oof[scored] = model.fit(X[~scored], y[~scored]).predict_proba(X[scored])
-        losses.append(log_loss(y, oof))
+    losses = [log_loss(y, linear_oof(X, y, assign_folds(battles, n_splits, seed)["fold"].to_numpy())) for seed in seeds]
     return float(np.mean(losses)), float(np.std(losses))
 
 

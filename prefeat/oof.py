@@ -38,19 +38,22 @@ def cross_validate(
     seed: int = 0,
     on_fold=None,
     keep_models: bool = False,
+    train_mask: np.ndarray | None = None,
 ) -> CVResult:
     """Fit one model per fold, score the held-out fold, and average the fold models on ``X_test``.
 
     ``on_fold(fold_index, running_mean_loss)`` is called after each fold (Optuna pruning hooks in here).
+    ``train_mask`` keeps only those rows for training (learning curves); every held-out row is scored.
     """
     y = np.asarray(y, dtype=int)
     result = CVResult(oof=np.full((len(y), 3), np.nan))
     test_sum = None if X_test is None else np.zeros((len(X_test), 3))
     for fold in sorted(np.unique(folds)):
         scored = folds == fold
+        train = ~scored if train_mask is None else ~scored & train_mask
         model = make_model(name, params, symmetric=symmetric, random_state=seed)
         started = time.perf_counter()
-        model.fit(X[~scored], y[~scored], groups=groups[~scored])
+        model.fit(X[train], y[train], groups=groups[train])
         result.fit_seconds += time.perf_counter() - started
         result.oof[scored] = model.predict_proba(X[scored])
         if test_sum is not None:

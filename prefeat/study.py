@@ -96,13 +96,7 @@ def learning_curve(name, params, X, y, folds, groups, seed, symmetric) -> dict[f
     for fraction in LEARNING_FRACTIONS:
         kept = np.zeros(len(y), dtype=bool)
         kept[keep_order[: round(fraction * len(y))]] = True
-        oof = np.zeros((len(y), 3))
-        for fold in np.unique(folds):
-            scored = folds == fold
-            train = ~scored & kept
-            model = make_model(name, params, symmetric=symmetric, random_state=seed)
-            model.fit(X[train], y[train], groups=groups[train])
-            oof[scored] = model.predict_proba(X[scored])
+        oof = cross_validate(name, params, X, y, folds, groups, symmetric=symmetric, seed=seed, train_mask=kept).oof
         curve[fraction] = scores(y, oof)["log_loss"]
     return curve
 
