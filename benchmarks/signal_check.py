@@ -23,9 +23,8 @@ from prefeat import ArenaFeaturizer, load_battles
 from prefeat.features.embedding import STATIC_MODEL
 from prefeat.folds import assign_folds
 from prefeat.metrics import log_loss
-from prefeat.registry import PRESETS, family_of
+from prefeat.registry import PRESETS, comparison_columns
 
-COMPARISON_ROLES = ("normdiff", "pair")
 EMBEDDING_VARIANTS = {
     "minilm (fp32, 256 tokens)": {},
     "minilm, 128 tokens": {"embedding_max_length": 128},
@@ -33,10 +32,6 @@ EMBEDDING_VARIANTS = {
     "minilm, int8 (dynamic, all linear layers)": {"embedding_int8": True},
     "minilm-static": {"embedding_model": STATIC_MODEL},
 }
-
-
-def comparison_columns(features: pd.DataFrame, families) -> list[str]:
-    return [c for c in features.columns if family_of(c) in families and c.rsplit("__", 1)[1] in COMPARISON_ROLES]
 
 
 def normdiff(a, b):
@@ -92,7 +87,7 @@ def main() -> None:
     style = style_control(features)
     rows.append(["LMArena style control (4 features)", 4, *repeated_cv_log_loss(style.to_numpy(), battles)])
     for family in [*PRESETS["all"], "all five"]:
-        columns = comparison_columns(features, PRESETS["all"] if family == "all five" else [family])
+        columns = comparison_columns(features.columns, PRESETS["all"] if family == "all five" else [family])
         rows.append([family, len(columns), *repeated_cv_log_loss(features[columns].to_numpy(), battles)])
         print(rows[-1], flush=True)
     family_table = table(["features", "columns", "log loss (mean)", "std over seeds"], rows)
@@ -100,8 +95,9 @@ def main() -> None:
     variant_rows = []
     for label, kwargs in EMBEDDING_VARIANTS.items():
         variant = featurize(battles, **kwargs)
-        alone = repeated_cv_log_loss(variant[comparison_columns(variant, ["embedding"])].to_numpy(), battles)
-        together = repeated_cv_log_loss(variant[comparison_columns(variant, PRESETS["all"])].to_numpy(), battles)
+        embedding_only, all_five = (comparison_columns(variant.columns, f) for f in (["embedding"], PRESETS["all"]))
+        alone = repeated_cv_log_loss(variant[embedding_only].to_numpy(), battles)
+        together = repeated_cv_log_loss(variant[all_five].to_numpy(), battles)
         variant_rows.append([label, *alone, *together])
         print(variant_rows[-1], flush=True)
     variant_table = table(["embedding model", "embedding alone", "std", "all five families", "std"], variant_rows)

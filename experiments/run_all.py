@@ -9,6 +9,7 @@ from pathlib import Path
 
 from prefeat.features.embedding import DEFAULT_MODEL
 from prefeat.fetch import DataUnavailableError, ensure_train
+from prefeat.models import MODELS
 from prefeat.registry import FAMILIES, PRESETS
 from prefeat.study import StudyConfig, run_study
 
@@ -17,11 +18,22 @@ DEFAULT_TEST = Path("data/test.csv")
 DEFAULT_STORAGE = "sqlite:///runs/optuna.db"
 
 
+def model_names(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = [name for name in names if name not in MODELS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown models {unknown}; known: {list(MODELS)}")
+    return names
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--train", type=Path, default=DEFAULT_TRAIN, help="battles with labels (fetched if missing)")
     parser.add_argument("--test", type=Path, default=None, help="battles to predict (default data/test.csv if present)")
     parser.add_argument("--out", type=Path, default=None, help="run folder (default runs/<timestamp>)")
+    parser.add_argument(
+        "--models", type=model_names, default=tuple(MODELS), help=f"comma-separated, from {list(MODELS)} (default: all)"
+    )
     parser.add_argument("--trials", type=int, default=30, help="Optuna trials per model")
     parser.add_argument("--time-budget", type=float, default=600.0, help="seconds of tuning for all models together")
     chosen = parser.add_mutually_exclusive_group()
@@ -48,6 +60,7 @@ def config_from(args: argparse.Namespace) -> StudyConfig:
         families=families,
         embedding_model=args.embedding_model,
         embedding_max_length=args.embedding_max_length,
+        models=args.models,
         trials=args.trials,
         time_budget=args.time_budget,
         seed=args.seed,

@@ -1,7 +1,8 @@
-"""SHAP explanations of the fitted models, comparable across the three libraries.
+"""SHAP explanations of the fitted models, comparable across the libraries.
 
-All three use shap's TreeExplainer on the underlying booster (one pass in margin units, per class),
-so values are log-odds contributions for every model. A symmetric model averages both A/B
+The boosters use shap's TreeExplainer on the underlying booster (one pass in margin units, per
+class); the linear model's SHAP values are exact and computed from its coefficients; so values are
+log-odds contributions for every model. A symmetric model averages both A/B
 orders at prediction; its explanation is that of the booster on the given order, which the
 swap-trained booster makes mirror-consistent.
 """
@@ -17,17 +18,39 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from prefeat.models import CLASSES
+from prefeat.models import CLASSES, LinearModel
 from prefeat.registry import family_of
 
 
+def explained_columns(model) -> list[str]:
+    """The columns the fitted model reads: all of them for a booster, the bounded ones for the linear model."""
+    if isinstance(model, LinearModel):
+        return list(model.booster_.named_steps["scale"].get_feature_names_out())
+    return list(model.feature_names_in_)
+
+
 def shap_values(model, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """SHAP values of shape (rows, features, classes) and the base value per class."""
+    """SHAP values of shape (rows, features, classes) and the base value per class, in log-odds."""
+    X = X[explained_columns(model)]
+    if isinstance(model, LinearModel):
+        return linear_shap_values(model.booster_, X)
     import shap
 
     explainer = shap.TreeExplainer(model.booster_)
-    values = np.asarray(explainer.shap_values(X[list(model.feature_names_in_)]))
-    return values, np.atleast_1d(explainer.expected_value)
+    return np.asarray(explainer.shap_values(X)), np.atleast_1d(explainer.expected_value)
+
+
+def linear_shap_values(pipeline, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Exact SHAP of a standardised logistic regression against its training rows as background.
+
+    A linear score's SHAP value is coefficient x (value - background mean); the training rows
+    have mean 0 once standardised, so it is coefficient x standardised value, and the base value
+    is the intercept.
+    """
+    scaler = pipeline.named_steps["scale"].named_transformers_["bounded"]
+    classifier = pipeline.named_steps["classifier"]
+    standardised = scaler.transform(X)
+    return standardised[:, :, None] * classifier.coef_.T[None, :, :], classifier.intercept_.copy()
 
 
 def importance_table(values: np.ndarray, feature_names) -> pd.DataFrame:
@@ -92,7 +115,7 @@ def explain_model(model, X: pd.DataFrame, ids, out_dir, max_rows: int = 1000, n_
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     rows = np.sort(rng.choice(len(X), size=min(max_rows, len(X)), replace=False))
-    sample = X.iloc[rows][list(model.feature_names_in_)]
+    sample = X.iloc[rows][explained_columns(model)]
     values, base_values = shap_values(model, sample)
     importance = importance_table(values, sample.columns)
     families = family_table(importance)
@@ -103,7 +126,7 @@ def explain_model(model, X: pd.DataFrame, ids, out_dir, max_rows: int = 1000, n_
         bar_plot(families, f"{name}: by feature family", out_dir / f"shap_{name}_families.png"),
         beeswarm_plot(values, sample, 0, f"{name}: SHAP for P(A wins)", out_dir / f"shap_{name}_beeswarm.png"),
     ]
-    proba = model.predict_proba(sample)
+    proba = model.predict_proba(X.iloc[rows])
     confident = np.argsort(-proba.max(axis=1))[:n_battles]
     for row in confident:
         winner = int(np.argmax(proba[row]))

@@ -1,4 +1,4 @@
-"""Three gradient-boosted models behind one interface: fit on features, predict P(A), P(B), P(tie).
+"""Three gradient-boosted models and a linear partner behind one interface: P(A), P(B), P(tie).
 
 Each model can learn every battle twice, once with A and B exchanged (labels flipped), and
 predicts by averaging both orders, so that P(A wins | A, B) equals P(B wins | B, A) by
@@ -13,7 +13,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import GroupShuffleSplit
 
-from prefeat.registry import swap_feature_frame
+from prefeat.registry import comparison_columns, swap_feature_frame
 
 CLASSES = ("a", "b", "tie")
 SWAP_LABEL = np.array([1, 0, 2])
@@ -29,6 +29,7 @@ class PreferenceModel(ClassifierMixin, BaseEstimator):
     """Base class: subclasses set ``name``, their parameters and ``_fit_booster``."""
 
     name = "base"
+    stops_early = True  # boosters hold out an inner split for early stopping
 
     def __init__(self, params=None, symmetric=True, early_stopping_rounds=50, inner_fraction=0.15, random_state=0):
         self.params = params
@@ -39,14 +40,17 @@ class PreferenceModel(ClassifierMixin, BaseEstimator):
 
     def fit(self, X: pd.DataFrame, y, groups=None):
         y = np.asarray(y, dtype=int)
-        groups = np.arange(len(y)) if groups is None else np.asarray(groups)
-        splitter = GroupShuffleSplit(n_splits=1, test_size=self.inner_fraction, random_state=self.random_state)
-        inner_train, inner_val = next(splitter.split(X, y, groups))
-        X_train, y_train = X.iloc[inner_train].reset_index(drop=True), y[inner_train]
-        X_val, y_val = X.iloc[inner_val].reset_index(drop=True), y[inner_val]
+        X_train, y_train, X_val, y_val = X.reset_index(drop=True), y, None, None
+        if self.stops_early:
+            groups = np.arange(len(y)) if groups is None else np.asarray(groups)
+            splitter = GroupShuffleSplit(n_splits=1, test_size=self.inner_fraction, random_state=self.random_state)
+            inner_train, inner_val = next(splitter.split(X, y, groups))
+            X_train, y_train = X.iloc[inner_train].reset_index(drop=True), y[inner_train]
+            X_val, y_val = X.iloc[inner_val].reset_index(drop=True), y[inner_val]
         if self.symmetric:
             X_train, y_train = augment_with_swaps(X_train, y_train)
-            X_val, y_val = augment_with_swaps(X_val, y_val)
+            if self.stops_early:
+                X_val, y_val = augment_with_swaps(X_val, y_val)
         self.feature_names_in_ = np.array(X.columns, dtype=object)
         self.classes_ = np.arange(len(CLASSES))
         self.booster_ = self._fit_booster(X_train, y_train, X_val, y_val)
@@ -179,7 +183,44 @@ class HGBModel(PreferenceModel):
         return refit.fit(X_train, y_train)
 
 
-MODELS: dict[str, type[PreferenceModel]] = {cls.name: cls for cls in (XGBoostModel, CatBoostModel, HGBModel)}
+class LinearModel(PreferenceModel):
+    """A strongly regularised multinomial logistic regression on the bounded comparison columns.
+
+    Not a booster but the stack's partner: it sees only the standardised ``normdiff`` and ``pair``
+    columns, so its errors differ from the trees', whose out-of-fold predictions are so alike
+    that their stack alone did not beat CatBoost on the 1,000 Kaggle rows (BENCHMARKS.md).
+    Swap training ties its A and B coefficients together. Nothing stops early, so it trains on
+    every row it is given.
+    """
+
+    name = "linear"
+    stops_early = False
+
+    @staticmethod
+    def default_params():
+        return {"C": 0.01}
+
+    @staticmethod
+    def search_space(trial):
+        return {"C": trial.suggest_float("C", 1e-4, 10.0, log=True)}
+
+    def _fit_booster(self, X_train, y_train, X_val, y_val):
+        from sklearn.compose import ColumnTransformer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import Pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        columns = comparison_columns(X_train.columns)
+        if not columns:
+            raise ValueError("the linear model needs normdiff or pair feature columns; the features have none")
+        scale = ColumnTransformer([("bounded", StandardScaler(), columns)], verbose_feature_names_out=False)
+        classifier = LogisticRegression(max_iter=5000, **self._all_params())
+        return Pipeline([("scale", scale), ("classifier", classifier)]).fit(X_train, y_train)
+
+
+BOOSTERS = (XGBoostModel, CatBoostModel, HGBModel)
+# the linear model first: it tunes in seconds and leaves its share of a joint budget to the boosters
+MODELS: dict[str, type[PreferenceModel]] = {cls.name: cls for cls in (LinearModel, *BOOSTERS)}
 
 
 def make_model(name: str, params: dict | None = None, **kwargs) -> PreferenceModel:

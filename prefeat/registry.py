@@ -18,6 +18,7 @@ from prefeat.features import embedding, formatting, length, readability, refusal
 
 COSTS = ("cheap", "moderate", "expensive")
 SIDE_ROLES = ("a", "b", "diff", "normdiff")
+COMPARISON_ROLES = ("normdiff", "pair")
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,19 @@ def resolve_families(families: str | Sequence[str] | None = None) -> tuple[str, 
 def family_of(column: str) -> str:
     """The family a feature column comes from."""
     return column.split("__", 1)[0]
+
+
+def comparison_columns(columns, families: Sequence[str] | None = None) -> list[str]:
+    """The bounded A-vs-B columns (``normdiff`` and ``pair``), optionally of some families only.
+
+    Raw ``diff`` columns are heavy-tailed (a 20,000-character difference), which a linear model
+    cannot use; these are bounded and still carry the comparison.
+    """
+    return [
+        column
+        for column in columns
+        if column.rpartition("__")[2] in COMPARISON_ROLES and (families is None or family_of(column) in families)
+    ]
 
 
 def swapped_column(column: str) -> tuple[str, float]:

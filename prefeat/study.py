@@ -20,7 +20,7 @@ from prefeat.io import load_battles
 from prefeat.metrics import scores
 from prefeat.models import MODELS, make_model
 from prefeat.oof import cross_validate, write_predictions
-from prefeat.tuning import spent_seconds, tune
+from prefeat.tuning import budget_share, spent_seconds, tune
 
 SUBMISSION_COLUMNS = ("winner_model_a", "winner_model_b", "winner_tie")
 SUBMISSION_FLOOR = 1e-6
@@ -101,12 +101,14 @@ def learning_curve(name, params, X, y, folds, groups, seed, symmetric) -> dict[f
     return curve
 
 
-def run_model(name, config, X, y, folds, groups, X_test, run_dir: Path, study_tag: str) -> tuple[ModelRun, object]:
+def run_model(
+    name, config, X, y, folds, groups, X_test, run_dir: Path, study_tag: str, time_budget: float
+) -> tuple[ModelRun, object]:
     study_name = f"{name}-{study_tag}"
     params = tune(
         name, X, y, folds, groups, run_dir,
         n_trials=config.trials,
-        time_budget=config.time_budget / len(config.models),
+        time_budget=time_budget,
         storage=config.storage,
         seed=config.seed,
         symmetric=config.symmetric,
@@ -203,9 +205,11 @@ def run_study(config: StudyConfig) -> Path:
 
     tag = study_tag(config, digests["train"], X.columns)
     runs, finals = {}, {}
-    for name in config.models:
+    for index, name in enumerate(config.models):
         say(4, total, f"tune, cross-validate and refit {name}")
-        runs[name], finals[name] = run_model(name, config, X, y, folds, groups, X_test, run_dir, tag)
+        spent = sum(run.tune_seconds for run in runs.values())
+        budget = budget_share(config.time_budget, spent, len(config.models) - index)
+        runs[name], finals[name] = run_model(name, config, X, y, folds, groups, X_test, run_dir, tag, budget)
 
     say(5, total, "stack the out-of-fold predictions")
     oof = [runs[name].oof for name in config.models]

@@ -93,6 +93,14 @@ def tune(
     return best
 
 
+def budget_share(time_budget: float, spent: float, models_left: int) -> float:
+    """One model's share of a joint tuning budget: what is left, split evenly over the models left.
+
+    Tuning the cheap models first hands what they do not use on to the expensive ones.
+    """
+    return max(time_budget - spent, 0.0) / models_left
+
+
 def spent_seconds(name: str, run_dir=None, storage: str | None = None, study_name: str | None = None) -> float:
     """Tuning seconds stored with a study, over every call that added trials."""
     return float(open_study(name, run_dir, storage, study_name=study_name).user_attrs.get(SPENT_SECONDS, 0.0))

@@ -12,6 +12,7 @@ FAST = {
     "xgboost": {"n_estimators": 60, "learning_rate": 0.2},
     "catboost": {"iterations": 60, "learning_rate": 0.2},
     "hgb": {"max_iter": 60, "learning_rate": 0.2},
+    "linear": {"C": 0.1},
 }
 
 
@@ -101,3 +102,26 @@ def test_predictions_round_trip_keyed_by_id(tmp_path):
 def test_unknown_model_is_named():
     with pytest.raises(ValueError, match="lightgbm"):
         make_model("lightgbm")
+
+
+def test_linear_model_reads_only_the_bounded_comparison_columns(dataset):
+    _, features, y = dataset
+    model = make_model("linear", {"C": 0.1}).fit(features, y)
+    raw_columns = [c for c in features.columns if c.rpartition("__")[2] not in ("normdiff", "pair")]
+    shuffled = features.copy()
+    shuffled[raw_columns] = shuffled[raw_columns].sample(frac=1.0, random_state=0).to_numpy()
+    np.testing.assert_allclose(model.predict_proba(features), model.predict_proba(shuffled), rtol=1e-12)
+
+
+def test_linear_model_needs_comparison_columns(dataset):
+    _, features, y = dataset
+    side_columns = [c for c in features.columns if c.endswith(("__a", "__b"))]
+    with pytest.raises(ValueError, match="normdiff or pair"):
+        make_model("linear").fit(features[side_columns], y)
+
+
+def test_linear_model_trains_on_every_row_without_an_inner_split(dataset):
+    _, features, y = dataset
+    coefficients = make_model("linear", {"C": 0.1}).fit(features, y).booster_.named_steps["classifier"].coef_
+    other_split = make_model("linear", {"C": 0.1}, random_state=7).fit(features, y)
+    np.testing.assert_array_equal(coefficients, other_split.booster_.named_steps["classifier"].coef_)

@@ -16,7 +16,7 @@ from prefeat.oof import read_predictions
 sys.path.insert(0, str(REPO / "experiments"))
 import run_all
 
-MODELS = ("xgboost", "catboost", "hgb")
+MODELS = ("linear", "xgboost", "catboost", "hgb")
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +85,7 @@ def test_report_records_config_versions_and_data_hash(finished_run):
     assert record["config"]["seed"] == 0
     assert len(record["data_digests"]["train"]) == 32
     assert "xgboost-cpu" in record["versions"]
-    assert "Comparison of the three architectures" in report
+    assert "Comparison of the models" in report
 
 
 def test_out_of_fold_folds_group_by_prompt(finished_run):
@@ -106,3 +106,11 @@ def _offline(path):
     from prefeat.fetch import fetch_train
 
     return fetch_train(path, url=Path(path).with_name("absent.csv").resolve().as_uri())
+
+
+def test_models_option_picks_a_subset_and_names_unknown_ones(capsys):
+    assert run_all.parse_args(["--models", "catboost, linear"]).models == ("catboost", "linear")
+    assert run_all.parse_args([]).models == MODELS
+    with pytest.raises(SystemExit):
+        run_all.parse_args(["--models", "xgboost,lightgbm"])
+    assert "lightgbm" in capsys.readouterr().err

@@ -35,9 +35,9 @@ def test_stacker_is_symmetric_in_a_and_b():
 
 def test_stacker_weights_the_better_model_more_and_shrinks_towards_equal():
     probas, y, _ = simulated_models()
-    free = Stacker(l2=0.0).fit(probas, y)
+    free = Stacker(shrinkage=0.0).fit(probas, y)
     assert free.weights_[0] > free.weights_[2]
-    shrunk = Stacker(l2=100.0).fit(probas, y)
+    shrunk = Stacker(shrinkage=100.0 * len(y)).fit(probas, y)
     np.testing.assert_allclose(shrunk.weights_, 1 / 3, atol=0.02)
 
 
@@ -56,3 +56,11 @@ def test_metrics_on_known_values():
     assert accuracy(y, proba) == 0.75
     assert brier(y, proba) == pytest.approx((0.375 + 0.375 + (0.25 + 0.0625 + 0.5625) + 0) / 4)
     assert expected_calibration_error(y, proba) == pytest.approx((3 * abs(0.5 - 2 / 3) + 0) / 4)
+
+
+def test_shrinkage_fades_as_rows_grow():
+    probas, y, _ = simulated_models()
+    free = Stacker(shrinkage=0.0).fit(probas, y).weights_
+    few_rows = Stacker(shrinkage=250.0).fit(probas, y).weights_
+    many_rows = Stacker(shrinkage=250.0).fit([np.tile(p, (20, 1)) for p in probas], np.tile(y, 20)).weights_
+    assert np.abs(many_rows - free).max() < np.abs(few_rows - free).max() / 3

@@ -4,7 +4,7 @@ import pytest
 from test_models import dataset  # noqa: F401  (module-scoped fixture)
 
 from prefeat.folds import assign_folds
-from prefeat.tuning import FINISHED, open_study, tune
+from prefeat.tuning import FINISHED, budget_share, open_study, tune
 
 
 @pytest.fixture
@@ -48,3 +48,9 @@ def test_any_sqlalchemy_url_is_accepted(tmp_path, tuning_inputs):
     tune("hgb", *tuning_inputs, run_dir=tmp_path, n_trials=1, time_budget=None, storage=url, show_progress=False)
     assert (tmp_path / "elsewhere.db").exists()
     assert len(open_study("hgb", storage=url).trials) == 1
+
+
+def test_budget_share_passes_unused_time_on_to_the_models_left():
+    assert budget_share(600.0, 0.0, 4) == 150.0
+    assert budget_share(600.0, 30.0, 3) == 190.0
+    assert budget_share(600.0, 700.0, 1) == 0.0

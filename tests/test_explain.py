@@ -1,0 +1,62 @@
+import numpy as np
+import pytest
+
+from prefeat import ArenaFeaturizer, load_battles
+from prefeat.explain import explain_model, explained_columns, family_table, importance_table, shap_values
+from prefeat.models import make_model
+from prefeat.registry import comparison_columns
+
+FAST = {"xgboost": {"n_estimators": 40, "learning_rate": 0.2}, "linear": {"C": 0.1}}
+
+
+@pytest.fixture(scope="module")
+def features_and_labels(tmp_path_factory):
+    from conftest import make_battles
+
+    path = tmp_path_factory.mktemp("data") / "train.csv"
+    make_battles(120).to_csv(path, index=False)
+    battles = load_battles(path)
+    featurizer = ArenaFeaturizer(families="cheap", cache_dir=False, show_progress=False)
+    return featurizer.set_output(transform="pandas").fit_transform(battles), battles["label"].to_numpy(dtype=int)
+
+
+def margins(model, X):
+    """The booster's raw per-class scores (log-odds) on the given A/B order."""
+    if model.name == "linear":
+        return model.booster_.decision_function(X)
+    return model.booster_.predict(X, output_margin=True)
+
+
+@pytest.mark.parametrize("name", list(FAST))
+def test_shap_values_add_up_to_the_model_scores(features_and_labels, name):
+    X, y = features_and_labels
+    model = make_model(name, FAST[name]).fit(X, y)
+    values, base = shap_values(model, X.iloc[:30])
+    assert values.shape == (30, len(explained_columns(model)), 3)
+    np.testing.assert_allclose(values.sum(axis=1) + base, margins(model, X.iloc[:30]), atol=1e-4)
+
+
+def test_linear_model_explains_only_the_bounded_columns(features_and_labels):
+    X, y = features_and_labels
+    model = make_model("linear", FAST["linear"]).fit(X, y)
+    assert explained_columns(model) == comparison_columns(X.columns)
+    assert len(explained_columns(model)) < X.shape[1]
+
+
+def test_importances_rank_features_and_sum_by_family():
+    values = np.zeros((4, 3, 3))
+    values[:, 0, 0] = [1.0, -1.0, 2.0, -2.0]  # |mean| 1.5 on P(A)
+    values[:, 2, 1] = 0.5
+    table = importance_table(values, ["length__chars__diff", "refusal__flag__a", "length__words__normdiff"])
+    assert table.index.tolist()[0] == "length__chars__diff"
+    assert table.loc["length__chars__diff", "total"] == pytest.approx(1.5)
+    assert family_table(table).loc["length", "total"] == pytest.approx(2.0)
+
+
+def test_explain_model_writes_tables_and_plots(features_and_labels, tmp_path):
+    X, y = features_and_labels
+    model = make_model("linear", FAST["linear"]).fit(X, y)
+    importance, families, files = explain_model(model, X, X.index, tmp_path, max_rows=50, n_battles=2)
+    assert set(importance.index) == set(comparison_columns(X.columns))
+    assert set(families.index) <= {"length", "formatting", "refusal"}
+    assert len(files) == 5 and all(f.exists() and f.stat().st_size > 0 for f in files)
