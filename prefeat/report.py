@@ -97,8 +97,8 @@ def comparison_text(rows, runs, family_shares) -> str:
         f"({by['stack']['log_loss'] - by[best]['log_loss']:+.4f} against {best}) "
         f"and the plain average {by['average']['log_loss']:.4f}.",
         f"- **Calibration.** {best_calibrated} is best calibrated (ECE {by[best_calibrated]['ece']:.4f}).",
-        f"- **Speed.** {fastest} refits fastest ({by[fastest]['refit_s']:.1f} s on all rows), "
-        f"{slowest} slowest ({by[slowest]['refit_s']:.1f} s); tuning took "
+        f"- **Speed.** {fastest} refits fastest ({by[fastest]['refit_s']:.2f} s on all rows), "
+        f"{slowest} slowest ({by[slowest]['refit_s']:.2f} s); tuning took "
         + ", ".join(f"{m} {by[m]['tune_s']:.0f} s" for m in models)
         + ".",
         f"- **Size.** {smallest} is smallest on disk ({by[smallest]['size_kb']:.0f} KB).",
