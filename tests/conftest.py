@@ -59,3 +59,16 @@ def battles_csv(tmp_path):
 @pytest.fixture
 def cache_dir(tmp_path):
     return tmp_path / "cache"
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    """200 fixture battles, their cheap-preset features and labels, shared by the model-level tests."""
+    from prefeat import ArenaFeaturizer, load_battles
+
+    path = tmp_path_factory.mktemp("data") / "train.csv"
+    make_battles(200).to_csv(path, index=False)
+    battles = load_battles(path)
+    featurizer = ArenaFeaturizer(families="cheap", cache_dir=False, show_progress=False)
+    features = featurizer.set_output(transform="pandas").fit_transform(battles)
+    return battles, features, battles["label"].to_numpy(dtype=int)

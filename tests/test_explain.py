@@ -1,23 +1,11 @@
 import numpy as np
 import pytest
 
-from prefeat import ArenaFeaturizer, load_battles
 from prefeat.explain import explain_model, explained_columns, family_table, importance_table, shap_values
 from prefeat.models import make_model
 from prefeat.registry import comparison_columns
 
 FAST = {"xgboost": {"n_estimators": 40, "learning_rate": 0.2}, "linear": {"C": 0.1}}
-
-
-@pytest.fixture(scope="module")
-def features_and_labels(tmp_path_factory):
-    from conftest import make_battles
-
-    path = tmp_path_factory.mktemp("data") / "train.csv"
-    make_battles(120).to_csv(path, index=False)
-    battles = load_battles(path)
-    featurizer = ArenaFeaturizer(families="cheap", cache_dir=False, show_progress=False)
-    return featurizer.set_output(transform="pandas").fit_transform(battles), battles["label"].to_numpy(dtype=int)
 
 
 def margins(model, X):
@@ -28,16 +16,16 @@ def margins(model, X):
 
 
 @pytest.mark.parametrize("name", list(FAST))
-def test_shap_values_add_up_to_the_model_scores(features_and_labels, name):
-    X, y = features_and_labels
+def test_shap_values_add_up_to_the_model_scores(dataset, name):
+    _, X, y = dataset
     model = make_model(name, FAST[name]).fit(X, y)
     values, base = shap_values(model, X.iloc[:30])
     assert values.shape == (30, len(explained_columns(model)), 3)
     np.testing.assert_allclose(values.sum(axis=1) + base, margins(model, X.iloc[:30]), atol=1e-4)
 
 
-def test_linear_model_explains_only_the_bounded_columns(features_and_labels):
-    X, y = features_and_labels
+def test_linear_model_explains_only_the_bounded_columns(dataset):
+    _, X, y = dataset
     model = make_model("linear", FAST["linear"]).fit(X, y)
     assert explained_columns(model) == comparison_columns(X.columns)
     assert len(explained_columns(model)) < X.shape[1]
@@ -53,8 +41,8 @@ def test_importances_rank_features_and_sum_by_family():
     assert family_table(table).loc["length", "total"] == pytest.approx(2.0)
 
 
-def test_explain_model_writes_tables_and_plots(features_and_labels, tmp_path):
-    X, y = features_and_labels
+def test_explain_model_writes_tables_and_plots(dataset, tmp_path):
+    _, X, y = dataset
     model = make_model("linear", FAST["linear"]).fit(X, y)
     importance, families, files = explain_model(model, X, X.index, tmp_path, max_rows=50, n_battles=2)
     assert set(importance.index) == set(comparison_columns(X.columns))

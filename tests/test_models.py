@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from prefeat import ArenaFeaturizer, load_battles, swap_feature_frame
+from prefeat import swap_feature_frame
 from prefeat.folds import assign_folds, normalise_prompt
 from prefeat.metrics import log_loss
 from prefeat.models import MODELS, augment_with_swaps, make_model
@@ -14,18 +14,6 @@ FAST = {
     "hgb": {"max_iter": 60, "learning_rate": 0.2},
     "linear": {"C": 0.1},
 }
-
-
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
-    from conftest import make_battles
-
-    path = tmp_path_factory.mktemp("data") / "train.csv"
-    make_battles(200).to_csv(path, index=False)
-    battles = load_battles(path)
-    featurizer = ArenaFeaturizer(families="cheap", cache_dir=False, show_progress=False)
-    features = featurizer.set_output(transform="pandas").fit_transform(battles)
-    return battles, features, battles["label"].to_numpy(dtype=int)
 
 
 def test_folds_group_by_normalised_prompt_and_cover_every_row(dataset):

@@ -1,14 +1,13 @@
 import json
 
 import pytest
-from test_models import dataset  # noqa: F401  (module-scoped fixture)
 
 from prefeat.folds import assign_folds
 from prefeat.tuning import FINISHED, budget_share, open_study, tune
 
 
 @pytest.fixture
-def tuning_inputs(dataset):  # noqa: F811
+def tuning_inputs(dataset):
     battles, features, y = dataset
     folds = assign_folds(battles, seed=0)
     return features, y, folds["fold"].to_numpy(), folds["group"].to_numpy()
