@@ -15,6 +15,8 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 KAGGLE_HEAD = SHARED_DATA / "arena" / "kaggle_train_head1000.csv"
 PANDALM = SHARED_DATA / "pairwise" / "pandalm_testset_v1.csv"
+MTBENCH = SHARED_DATA / "pairwise" / "mtbench_human_1751.csv"
+DATASETS = {"kaggle": KAGGLE_HEAD, "mtbench": MTBENCH, "pandalm": PANDALM}
 COMPETITION_ROWS = 57_477
 BENCHMARKS_MD = REPO / "BENCHMARKS.md"
 
@@ -25,6 +27,13 @@ def tile(battles: pd.DataFrame, n_rows: int = COMPETITION_ROWS) -> pd.DataFrame:
     tiled = pd.concat([battles] * repeats, ignore_index=True).iloc[:n_rows].copy()
     tiled["id"] = [f"{i}-{battle_id}" for i, battle_id in enumerate(tiled["id"])]
     return tiled.reset_index(drop=True)
+
+
+def fold_groups(data_name: str, battles: pd.DataFrame) -> np.ndarray | None:
+    """The validation groups of a shared set: MT-Bench's question (``mtbh_<question>_t<turn>_...``), else the prompt."""
+    if data_name == "mtbench":
+        return battles["id"].str.split("_").str[1].to_numpy()
+    return None
 
 
 def machine() -> str:

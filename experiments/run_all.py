@@ -1,4 +1,8 @@
-"""Run the whole prefeat study: python experiments/run_all.py [--train data/train.csv] [--test data/test.csv]."""
+"""Run the whole prefeat study: python experiments/run_all.py [--train data/train.csv] [--test data/test.csv].
+
+Without ``--train``, it reads ``data/train.csv``; when that is missing it fetches the public copy,
+and when that cannot be had (no network) it runs on the sample shipped in ``data/sample/``.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,19 @@ import sys
 import time
 from pathlib import Path
 
-from prefeat.features.embedding import DEFAULT_MODEL
 from prefeat.fetch import DataUnavailableError, ensure_train
+from prefeat.io import BattleDataError
 from prefeat.models import MODELS
 from prefeat.registry import FAMILIES, PRESETS
+from prefeat.settings import DEFAULTS, FeaturizerSettings
 from prefeat.study import StudyConfig, run_study
+from prefeat.tuning import DEFAULT_TIME_BUDGET, DEFAULT_TRIALS
 
+DATA = Path(__file__).resolve().parents[1] / "data"
 DEFAULT_TRAIN = Path("data/train.csv")
 DEFAULT_TEST = Path("data/test.csv")
-DEFAULT_STORAGE = "sqlite:///runs/optuna.db"
+SAMPLE_TRAIN = DATA / "sample" / "train.csv"
+SAMPLE_TEST = DATA / "sample" / "test.csv"
 
 
 def model_names(text: str) -> tuple[str, ...]:
@@ -27,39 +35,70 @@ def model_names(text: str) -> tuple[str, ...]:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--train", type=Path, default=DEFAULT_TRAIN, help="battles with labels (fetched if missing)")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--train", type=Path, default=None, help="battles with labels (default data/train.csv)")
     parser.add_argument("--test", type=Path, default=None, help="battles to predict (default data/test.csv if present)")
     parser.add_argument("--out", type=Path, default=None, help="run folder (default runs/<timestamp>)")
     parser.add_argument(
         "--models", type=model_names, default=tuple(MODELS), help=f"comma-separated, from {list(MODELS)} (default: all)"
     )
-    parser.add_argument("--trials", type=int, default=30, help="Optuna trials per model")
-    parser.add_argument("--time-budget", type=float, default=600.0, help="seconds of tuning for all models together")
+    parser.add_argument("--trials", type=int, default=DEFAULT_TRIALS, help="Optuna trials per model")
+    parser.add_argument(
+        "--time-budget", type=float, default=DEFAULT_TIME_BUDGET, help="seconds of tuning for all models together"
+    )
     chosen = parser.add_mutually_exclusive_group()
     chosen.add_argument("--families", help=f"comma-separated families from {list(FAMILIES)}")
     chosen.add_argument("--preset", choices=list(PRESETS), help="a preset of families (default: all)")
-    parser.add_argument("--embedding-model", default=DEFAULT_MODEL, help="minilm, minilm-static or a model path")
     parser.add_argument(
-        "--embedding-max-length", type=int, default=None, help="truncate embedding inputs (128: 2x faster MiniLM)"
+        "--embedding-model", default=DEFAULTS.embedding_model, help="minilm, minilm-static or a model path"
     )
+    parser.add_argument(
+        "--embedding-max-length", type=int, default=DEFAULTS.embedding_max_length, help="truncate embedding inputs"
+    )
+    parser.add_argument("--embedding-int8", action="store_true", help="int8 quantization of a transformer model")
+    parser.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size, help="texts per embedding batch")
+    parser.add_argument("--n-jobs", type=int, default=DEFAULTS.n_jobs, help="processes for the text families")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--storage", default=DEFAULT_STORAGE, help="Optuna storage URL shared by reruns")
+    parser.add_argument("--storage", default=None, help="Optuna storage URL (default: runs/optuna.db)")
     return parser.parse_args(argv)
 
 
-def config_from(args: argparse.Namespace) -> StudyConfig:
-    test = args.test if args.test is not None else (DEFAULT_TEST if DEFAULT_TEST.exists() else None)
-    families = args.families.split(",") if args.families else args.preset
-    if args.storage.startswith("sqlite:///"):
-        Path(args.storage.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    return StudyConfig(
-        train=str(args.train),
-        test=None if test is None else str(test),
-        out=str(args.out or Path("runs") / time.strftime("%Y%m%d-%H%M%S")),
-        families=families,
+def feature_settings(args: argparse.Namespace) -> FeaturizerSettings:
+    return FeaturizerSettings(
+        families=args.families.split(",") if args.families else args.preset,
         embedding_model=args.embedding_model,
         embedding_max_length=args.embedding_max_length,
+        embedding_int8=args.embedding_int8,
+        batch_size=args.batch_size,
+        n_jobs=args.n_jobs,
+    )
+
+
+def resolve_data(args: argparse.Namespace) -> tuple[Path, Path | None]:
+    """The training and test files: the given ones, data/, the fetched public copy, or the shipped sample.
+
+    An explicit ``--train`` that cannot be had raises :class:`DataUnavailableError`.
+    """
+    if args.train is not None:
+        return ensure_train(args.train), args.test
+    try:
+        train = ensure_train(DEFAULT_TRAIN)
+    except DataUnavailableError as error:
+        print(
+            f"running on the {SAMPLE_TRAIN.parent.name} of 900 public battles shipped in {SAMPLE_TRAIN.parent}, "
+            f"not the competition data ({error})",
+            flush=True,
+        )
+        return SAMPLE_TRAIN, args.test or SAMPLE_TEST
+    return train, args.test if args.test is not None else (DEFAULT_TEST if DEFAULT_TEST.exists() else None)
+
+
+def config_from(args: argparse.Namespace, train: Path, test: Path | None) -> StudyConfig:
+    return StudyConfig(
+        train=str(train),
+        test=None if test is None else str(test),
+        out=str(args.out or Path("runs") / time.strftime("%Y%m%d-%H%M%S")),
+        features=feature_settings(args),
         models=args.models,
         trials=args.trials,
         time_budget=args.time_budget,
@@ -71,11 +110,15 @@ def config_from(args: argparse.Namespace) -> StudyConfig:
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
-        ensure_train(args.train)
+        train, test = resolve_data(args)
     except DataUnavailableError as error:
         print(f"no training data: {error}", file=sys.stderr)
         return 2
-    run_dir = run_study(config_from(args))
+    try:
+        run_dir = run_study(config_from(args, train, test))
+    except BattleDataError as error:
+        print(f"bad input: {error}", file=sys.stderr)
+        return 2
     print(f"done: {run_dir}")
     return 0
 

@@ -1,17 +1,24 @@
 """prefeat: predict which of two chatbot answers a person prefers, with classical machine learning."""
 
+__version__ = "0.2.0"
+
 from prefeat.featurizer import ArenaFeaturizer
 from prefeat.io import BattleDataError, load_battles, swap_battles
+from prefeat.pipeline import PipelineError, PreferencePipeline, load_pipeline
 from prefeat.registry import FAMILIES, PRESETS, family_of, swap_feature_frame
+from prefeat.settings import FeaturizerSettings
 
 __all__ = [
     "FAMILIES",
     "PRESETS",
     "ArenaFeaturizer",
     "BattleDataError",
+    "FeaturizerSettings",
+    "PipelineError",
+    "PreferencePipeline",
     "family_of",
     "load_battles",
+    "load_pipeline",
     "swap_battles",
     "swap_feature_frame",
 ]
-__version__ = "0.1.0"

@@ -1,7 +1,8 @@
 """On-disk cache of per-side values, keyed by the content hash of each side.
 
-One folder per family key (family, version, model); each computed batch is one ``.npz`` shard
-holding the hashes and their rows, so concurrent runs never rewrite each other's files.
+One folder per family cache key (its name and the fingerprint of its code, parameters and
+packages); each computed batch is one ``.npz`` shard holding the hashes and their rows, so
+concurrent runs never rewrite each other's files.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from prefeat.models import CLASSES, LinearModel
+from prefeat.records import Explanation
 from prefeat.registry import family_of
 
 
@@ -26,7 +27,7 @@ def explained_columns(model) -> list[str]:
     """The columns the fitted model reads: all of them for a booster, the bounded ones for the linear model."""
     if isinstance(model, LinearModel):
         return list(model.booster_.named_steps["scale"].get_feature_names_out())
-    return list(model.feature_names_in_)
+    return list(model.columns_)
 
 
 def shap_values(model, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -109,8 +110,10 @@ def waterfall_plot(values, base_values, X: pd.DataFrame, row: int, class_index: 
     return save_figure(plt.gcf(), path)
 
 
-def explain_model(model, X: pd.DataFrame, ids, out_dir, max_rows: int = 1000, n_battles: int = 3, seed: int = 0):
-    """Write the importance tables and plots for one model; return (importance, family importance, files)."""
+def explain_model(
+    model, X: pd.DataFrame, ids, out_dir, max_rows: int = 1000, n_battles: int = 3, seed: int = 0
+) -> Explanation:
+    """Write the importance tables and plots for one model, from a seeded sample of ``max_rows`` rows."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -134,4 +137,4 @@ def explain_model(model, X: pd.DataFrame, ids, out_dir, max_rows: int = 1000, n_
         title = f"{name}, battle {battle_id}: P({CLASSES[winner]}) = {proba[row, winner]:.2f}"
         path = out_dir / f"shap_{name}_waterfall_{battle_id}.png"
         files.append(waterfall_plot(values, base_values, sample, row, winner, title, path))
-    return importance, families, files
+    return Explanation(importance, families, files)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from prefeat.cache import SideCache
-from prefeat.features.embedding import DEFAULT_MODEL, default_cache_dir
-from prefeat.registry import FAMILIES, FeatureFamily, embedding_family, resolve_families
+from prefeat.features.embedding import default_cache_dir
+from prefeat.registry import FeatureFamily
+from prefeat.settings import DEFAULTS, FeaturizerSettings
 from prefeat.text import side_hash
 
 SIDE_COLUMNS = ("prompt", "response_a", "response_b")
@@ -32,66 +34,68 @@ def as_sides(column: pd.Series) -> list[tuple[str, ...]]:
 class ArenaFeaturizer(TransformerMixin, BaseEstimator):
     """Features of the prompt, answer A and answer B, with A-vs-B comparisons.
 
-    Parameters
-    ----------
-    families : preset name (``"cheap"``, ``"fast"``, ``"all"``), list of family names, or None for all.
-    embedding_model : ``"minilm"`` (bundled default), ``"minilm-static"``, or a sentence-transformers path.
+    The first six parameters are those of :class:`~prefeat.settings.FeaturizerSettings`, with its
+    defaults (``ArenaFeaturizer.from_settings`` builds one from a settings object):
+
+    families : preset name (``"cheap"``, ``"fast"``, ``"all"``), list of family names, or None (``"all"``).
+    embedding_model : ``"minilm"`` (bundled), ``"minilm-static"``, or a sentence-transformers path.
     embedding_max_length : truncate embedding inputs to this many tokens (None: the model's own limit).
     embedding_int8 : dynamic int8 quantization of a transformer embedding model (faster, but on MiniLM its
         cosine to the fp32 vectors is 0.93-0.96, below the 0.98 bar: see BENCHMARKS.md).
-    cache_dir : folder of the on-disk cache; None uses ``$PREFEAT_CACHE`` or ``~/.cache/prefeat``;
-        False turns caching off.
     batch_size : texts per embedding batch, and per progress step for the other families.
     n_jobs : processes for the text families (joblib; -1 = all cores); the embedding model uses torch's threads.
+    cache_dir : folder of the on-disk cache; None uses ``$PREFEAT_CACHE`` or ``~/.cache/prefeat``;
+        False turns caching off.
     show_progress : tqdm bars for long work.
     """
 
     def __init__(
         self,
         families=None,
-        embedding_model=DEFAULT_MODEL,
-        embedding_max_length=None,
-        embedding_int8=False,
+        embedding_model=DEFAULTS.embedding_model,
+        embedding_max_length=DEFAULTS.embedding_max_length,
+        embedding_int8=DEFAULTS.embedding_int8,
+        batch_size=DEFAULTS.batch_size,
+        n_jobs=DEFAULTS.n_jobs,
         cache_dir=None,
-        batch_size=64,
-        n_jobs=-1,
         show_progress=True,
     ):
         self.families = families
         self.embedding_model = embedding_model
         self.embedding_max_length = embedding_max_length
         self.embedding_int8 = embedding_int8
-        self.cache_dir = cache_dir
         self.batch_size = batch_size
         self.n_jobs = n_jobs
+        self.cache_dir = cache_dir
         self.show_progress = show_progress
+
+    @classmethod
+    def from_settings(cls, settings: FeaturizerSettings, **kwargs) -> ArenaFeaturizer:
+        return cls(**settings.to_dict(), **kwargs)
 
     def _cache_root(self):
         return None if self.cache_dir is False else (self.cache_dir or default_cache_dir())
 
-    def _family(self, name: str) -> FeatureFamily:
-        if name == "embedding":
-            return embedding_family(
-                self.embedding_model,
-                self.batch_size,
-                self._cache_root(),
-                self.embedding_max_length,
-                self.embedding_int8,
-            )
-        return FAMILIES[name]
-
     def fit(self, X=None, y=None):
-        self.family_names_ = resolve_families(self.families)
-        self.feature_names_out_ = np.array(
-            [c for name in self.family_names_ for c in self._family(name).columns()],
-            dtype=object,
+        """Resolve the settings and the output columns; no feature learns from the data."""
+        self.settings_ = FeaturizerSettings(
+            families=self.families,
+            embedding_model=self.embedding_model,
+            embedding_max_length=self.embedding_max_length,
+            embedding_int8=self.embedding_int8,
+            batch_size=self.batch_size,
+            n_jobs=self.n_jobs,
         )
+        self.family_names_ = self.settings_.families
+        self.feature_names_out_ = np.array(self.settings_.columns(), dtype=object)
         return self
 
     def get_feature_names_out(self, input_features=None):
+        check_is_fitted(self, "feature_names_out_")
         return self.feature_names_out_.copy()
 
     def transform(self, X) -> np.ndarray:
+        check_is_fitted(self, "settings_")
         missing = [column for column in SIDE_COLUMNS if column not in X.columns]
         if missing:
             raise ValueError(f"ArenaFeaturizer needs the columns {list(SIDE_COLUMNS)}; missing {missing}")
@@ -102,7 +106,7 @@ class ArenaFeaturizer(TransformerMixin, BaseEstimator):
             unique.update(zip(hashes[column], roles[column], strict=True))
         blocks = []
         for name in self.family_names_:
-            family = self._family(name)
+            family = self.settings_.family(name, self._cache_root())
             rows_by_hash = self._side_rows(family, unique)
             prompt, side_a, side_b = (rows_by_hash(hashes[column]) for column in SIDE_COLUMNS)
             blocks.append(family.assemble(prompt, side_a, side_b))
@@ -111,7 +115,7 @@ class ArenaFeaturizer(TransformerMixin, BaseEstimator):
     def _side_rows(self, family: FeatureFamily, unique: dict[str, tuple[str, ...]]):
         """A lookup from side hashes to the family's rows, computing (and caching) what is missing."""
         root = self._cache_root()
-        cache = SideCache(root, f"{family.cache_key}-v{family.version}") if root is not None else None
+        cache = SideCache(root, family.cache_key) if root is not None else None
         todo = cache.missing(unique) if cache is not None else list(unique)
         computed = self._compute(family, [unique[h] for h in todo])
         if cache is not None:
@@ -125,9 +129,9 @@ class ArenaFeaturizer(TransformerMixin, BaseEstimator):
         step = max(self.batch_size * 16, 256)
         chunks = [sides[start : start + step] for start in range(0, len(sides), step)]
         progress = {
-            "total": len(chunks),
+            "total": len(sides),
             "desc": f"{family.name} ({len(sides)} texts)",
-            "unit": "batch",
+            "unit": "text",
             "disable": not self.show_progress or len(chunks) <= 1,
         }
         if self.n_jobs == 1 or family.cost == "expensive" or len(chunks) < MIN_CHUNKS_TO_FAN_OUT:
@@ -137,5 +141,9 @@ class ArenaFeaturizer(TransformerMixin, BaseEstimator):
 
             parallel = Parallel(n_jobs=self.n_jobs, return_as="generator")
             results = parallel(delayed(family.compute)(chunk) for chunk in chunks)
-        rows = list(tqdm(results, **progress))
+        rows = []
+        with tqdm(**progress) as bar:  # tqdm shows elapsed time and an estimate of what is left
+            for block in results:
+                rows.append(block)
+                bar.update(len(block))
         return np.vstack(rows) if rows else np.empty((0, 0))

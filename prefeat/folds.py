@@ -24,9 +24,13 @@ def prompt_groups(battles: pd.DataFrame) -> np.ndarray:
     return codes
 
 
-def assign_folds(battles: pd.DataFrame, n_splits: int = 5, seed: int = 0) -> pd.DataFrame:
-    """``id``, ``group`` and ``fold`` (0..n_splits-1) for labelled battles, stratified by label."""
-    groups = prompt_groups(battles)
+def assign_folds(battles: pd.DataFrame, n_splits: int = 5, seed: int = 0, groups=None) -> pd.DataFrame:
+    """``id``, ``group`` and ``fold`` (0..n_splits-1) for labelled battles, stratified by label.
+
+    ``groups`` defaults to the normalised prompt; pass another grouping (MT-Bench's question,
+    whose second-turn rows carry a longer prompt) to keep related battles in one fold.
+    """
+    groups = prompt_groups(battles) if groups is None else pd.factorize(np.asarray(groups))[0]
     labels = battles["label"].to_numpy(dtype=int)
     folds = np.full(len(battles), -1)
     splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)

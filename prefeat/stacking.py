@@ -19,12 +19,28 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import minimize, minimize_scalar
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_array, check_is_fitted
 
 from prefeat.metrics import log_loss
+from prefeat.models import check_labels
 
 EPSILON = 1e-6
 TIE = 2
 SHRINKAGE = 250.0
+
+
+def as_model_probas(X) -> list[np.ndarray]:
+    """The models' probabilities: a list of (rows, 3) arrays, or one (rows, 3 x models) table."""
+    if isinstance(X, list | tuple):
+        probas = [check_array(p, dtype=np.float64) for p in X]
+    else:
+        table = check_array(X, dtype=np.float64)
+        if table.shape[1] % 3:
+            raise ValueError(f"expected (rows, 3 x models) probabilities, got shape {table.shape}")
+        probas = [table[:, start : start + 3] for start in range(0, table.shape[1], 3)]
+    if not probas or any(p.shape[1] != 3 or len(p) != len(probas[0]) for p in probas):
+        raise ValueError("expected one (rows, 3) array of P(A), P(B), P(tie) per model, all with the same rows")
+    return probas
 
 
 def log_probas(probas: list[np.ndarray]) -> np.ndarray:
@@ -61,8 +77,12 @@ class Stacker(ClassifierMixin, BaseEstimator):
         self.shrinkage = shrinkage
         self.temperature = temperature
 
-    def fit(self, probas: list[np.ndarray], y):
-        y = np.asarray(y, dtype=int)
+    def fit(self, probas, y):
+        """``probas``: each model's out-of-fold (rows, 3) probabilities, as a list or side by side in one table."""
+        probas = as_model_probas(probas)
+        y = check_labels(y)
+        if len(y) != len(probas[0]):
+            raise ValueError(f"{len(probas[0])} rows of probabilities but {len(y)} labels")
         log_p = log_probas(probas)
         n_models = log_p.shape[2]
         rows = np.arange(len(y))
@@ -75,15 +95,24 @@ class Stacker(ClassifierMixin, BaseEstimator):
         start = np.append(np.full(n_models, 1 / n_models), 0.0)
         theta = minimize(penalised_loss, start, method="L-BFGS-B").x
         self.classes_ = np.arange(3)
+        self.n_features_in_ = 3 * n_models
         self.weights_, self.tie_intercept_ = theta[:n_models], float(theta[n_models])
         self.temperature_ = 1.0
         if self.temperature:
             self.temperature_ = fit_temperature(y, self.predict_proba(probas))
         return self
 
-    def predict_proba(self, probas: list[np.ndarray]) -> np.ndarray:
+    def predict_proba(self, probas) -> np.ndarray:
+        check_is_fitted(self, "weights_")
+        probas = as_model_probas(probas)
+        if 3 * len(probas) != self.n_features_in_:
+            raise ValueError(f"the stacker was fitted on {self.n_features_in_ // 3} models, got {len(probas)}")
         scores = pooled_scores(log_probas(probas), self.weights_, self.tie_intercept_)
         return softmax(scores / self.temperature_)
+
+    def predict(self, probas) -> np.ndarray:
+        """The most likely outcome: 0 (A wins), 1 (B wins) or 2 (tie)."""
+        return np.argmax(self.predict_proba(probas), axis=1)
 
 
 def average(probas: list[np.ndarray]) -> np.ndarray:
@@ -95,7 +124,7 @@ def stack_out_of_fold(
     probas: list[np.ndarray], y, folds, shrinkage: float = SHRINKAGE, temperature: bool = False
 ) -> np.ndarray:
     """Honest stack predictions: each fold's rows are predicted by a stacker fitted on the other folds."""
-    y = np.asarray(y, dtype=int)
+    probas, y = as_model_probas(probas), check_labels(y)
     out = np.zeros((len(y), 3))
     for fold in np.unique(folds):
         scored = folds == fold

@@ -61,14 +61,22 @@ def cache_dir(tmp_path):
     return tmp_path / "cache"
 
 
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
-    """200 fixture battles, their cheap-preset features and labels, shared by the model-level tests."""
+def featurized_fixture(n_rows: int = 200):
+    """Fixture battles (as loaded), their cheap-preset features and labels."""
+    import tempfile
+
     from prefeat import ArenaFeaturizer, load_battles
 
-    path = tmp_path_factory.mktemp("data") / "train.csv"
-    make_battles(200).to_csv(path, index=False)
-    battles = load_battles(path)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "train.csv"
+        make_battles(n_rows).to_csv(path, index=False)
+        battles = load_battles(path)
     featurizer = ArenaFeaturizer(families="cheap", cache_dir=False, show_progress=False)
     features = featurizer.set_output(transform="pandas").fit_transform(battles)
     return battles, features, battles["label"].to_numpy(dtype=int)
+
+
+@pytest.fixture(scope="module")
+def dataset():
+    """200 fixture battles, their cheap-preset features and labels, shared by the model-level tests."""
+    return featurized_fixture(200)

@@ -8,7 +8,8 @@ from prefeat.registry import embedding_family
 def test_bundled_minilm_embeds_offline_and_ranks_related_text_higher(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     prompt, related, unrelated = embedding.embed(
-        [("How do I bake bread?",), ("Mix flour, water and yeast, then bake the dough.",), ("The stock market fell.",)]
+        [("How do I bake bread?",), ("Mix flour, water and yeast, then bake the dough.",), ("The stock market fell.",)],
+        model=embedding.BUNDLED_MODEL,
     )
     assert prompt.shape == (384,)
     assert np.linalg.norm(prompt) == pytest.approx(1.0, abs=1e-5)
@@ -52,10 +53,13 @@ def test_any_sentence_transformers_path_works_and_a_missing_one_is_named(tmp_pat
 
 def test_int8_and_shorter_inputs_stay_faithful_and_are_cached_apart():
     sides = [("How do I bake bread at home with little equipment? " * 3,), ("Mix flour, water, salt and yeast. " * 4,)]
-    reference = embedding.embed(sides)
+    reference = embedding.embed(sides, model=embedding.BUNDLED_MODEL)
     for options in ({"int8": True}, {"max_length": 16}):
-        vectors = embedding.embed(sides, **options)
+        vectors = embedding.embed(sides, model=embedding.BUNDLED_MODEL, **options)
         cosine = embedding.rowwise_cosine(vectors, reference)
         assert 0.85 < cosine.min() < 0.9999  # changed (the option took effect) but still close
-    assert embedding_family(int8=True).cache_key != embedding_family().cache_key
-    assert embedding_family(max_length=128).cache_key.endswith("len128")
+    minilm = embedding.BUNDLED_MODEL
+    assert embedding_family(minilm, int8=True).cache_key != embedding_family(minilm).cache_key
+    assert len({embedding_family(minilm, max_length=tokens).cache_key for tokens in (None, 64, 128)}) == 3
+    assert embedding_family(batch_size=8).cache_key != embedding_family().cache_key
+    assert embedding_family().cache_key != embedding_family(minilm).cache_key

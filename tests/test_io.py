@@ -125,3 +125,13 @@ def test_every_shared_file_loads_without_losing_rows(path):
     assert len(battles) == len(pd.read_csv(path))
     assert battles["label"].notna().all()
     assert all(isinstance(turn, str) for side in battles["response_a"] for turn in side)
+
+
+def test_a_file_that_is_not_utf8_is_refused_with_file_and_line(tmp_path):
+    path = tmp_path / "latin1.csv"
+    text = (
+        'id,prompt,response_a,response_b\n1,"[""hi""]","[""ok""]","[""no""]"\n2,"[""caf\u00e9""]","[""a""]","[""b""]"\n'
+    )
+    path.write_bytes(text.encode("latin-1"))
+    with pytest.raises(BattleDataError, match=r"latin1.csv: not UTF-8 text: byte b'\\xe9' at line 3"):
+        load_battles(path)

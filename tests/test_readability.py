@@ -44,10 +44,17 @@ def test_empty_text_is_zero_not_an_error():
     assert np.all(readability.compute([("",), ("   ",)]) == 0)
 
 
-def test_cmudict_is_found_offline():
+def test_cmudict_is_written_where_nltk_looks_when_it_is_missing(tmp_path, monkeypatch):
     import nltk
 
-    readability.ensure_cmudict()
+    monkeypatch.setattr(nltk.data, "path", [str(tmp_path / "elsewhere")])
+    monkeypatch.setattr(readability.sys, "prefix", str(tmp_path / "prefix"))
+    with pytest.raises(LookupError):
+        nltk.data.find("corpora/cmudict")
+    readability.ensure_cmudict()  # the branch that would otherwise call nltk.download, offline
+    written = tmp_path / "prefix" / "nltk_data" / "corpora" / "cmudict" / "cmudict"
+    assert written.exists()
+    assert "\ncat 1 K AE1 T\n" in written.read_text()
     assert nltk.data.find("corpora/cmudict")
 
 

@@ -19,9 +19,18 @@ import run_all
 MODELS = ("linear", "xgboost", "catboost", "hgb")
 
 
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("study")
+def run_study_in(root: Path, *options: str) -> Path:
+    """The study on root's train.csv and test.csv, from an empty cache and storage in ``root``."""
+    argv = ["--train", str(root / "train.csv"), "--test", str(root / "test.csv"), "--out", str(root / "run")]
+    argv += ["--preset", "cheap", "--trials", "2", "--storage", f"sqlite:///{root / 'optuna.db'}", *options]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PREFEAT_CACHE", str(root / "cache"))
+        assert run_all.main(argv) == 0
+    assert (root / "cache").exists()
+    return root / "run"
+
+
+def write_inputs(root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     train = make_battles(120, seed=1)
     train.to_csv(root / "train.csv", index=False)
     test = train[["id", "prompt", "response_a", "response_b"]].sample(12, random_state=0).copy()
@@ -29,12 +38,14 @@ def finished_run(tmp_path_factory):
     test.iloc[0, test.columns.get_loc("response_b")] = "[null]"
     test.iloc[1, test.columns.get_loc("prompt")] = '[""]'
     test.to_csv(root / "test.csv", index=False)
-    argv = ["--train", str(root / "train.csv"), "--test", str(root / "test.csv"), "--out", str(root / "run")]
-    argv += ["--preset", "cheap", "--trials", "2", "--storage", f"sqlite:///{root / 'optuna.db'}"]
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PREFEAT_CACHE", str(root / "cache"))
-        assert run_all.main(argv) == 0
-    assert (root / "cache").exists()
+    return train, test
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("study")
+    train, test = write_inputs(root)
+    run_study_in(root)
     return root, train, test
 
 
@@ -42,9 +53,11 @@ def test_every_promised_file_exists(finished_run):
     root, _, _ = finished_run
     run = root / "run"
     expected = ["report.md", "results.json", "submission.csv", "folds.parquet", "figures/reliability.png"]
+    expected += ["pipeline/manifest.json", "pipeline/stacker.json", "pipeline/settings.json"]
     expected += ["figures/learning_curve.png", "oof/average.parquet", "oof/stack.parquet"]
     for name in MODELS:
-        expected += [f"oof/{name}.parquet", f"test/{name}.parquet", f"models/{name}.pkl", f"tuning/{name}_best.json"]
+        expected += [f"oof/{name}.parquet", f"test/{name}.parquet", f"pipeline/models/{name}.json"]
+        expected += [f"tuning/{name}_best.json"]
         expected += [f"shap/shap_{name}_{kind}.png" for kind in ("bar", "beeswarm", "families")]
         assert len(list((run / "shap").glob(f"shap_{name}_waterfall_*.png"))) == 3
     missing = [name for name in expected if not (run / name).exists()]
@@ -78,20 +91,96 @@ def test_reported_log_loss_recomputes_from_saved_out_of_fold_predictions(finishe
         assert reported_log_loss(report, name) == pytest.approx(recomputed, abs=5e-5)
 
 
-def test_report_records_config_versions_and_data_hash(finished_run):
+def test_report_records_config_versions_and_data_hash_without_machine_paths(finished_run):
+    from importlib.metadata import version
+
+    import prefeat
+
     root, _, _ = finished_run
     report = (root / "run" / "report.md").read_text()
-    record = json.loads(report.split("```json\n", 1)[1].split("\n```", 1)[0])
+    record_text = report.split("```json\n", 1)[1].split("\n```", 1)[0]
+    record = json.loads(record_text)
     assert record["config"]["seed"] == 0
+    assert record["config"]["train"] == "train.csv"
+    assert record["config"]["features"]["families"] == ["length", "formatting", "refusal"]
     assert len(record["data_digests"]["train"]) == 32
-    assert "xgboost-cpu" in record["versions"]
+    assert record["versions"]["prefeat"] == prefeat.__version__
+    assert record["versions"]["numpy"] == np.__version__
+    assert record["versions"]["xgboost-cpu"] == version("xgboost-cpu")
+    assert str(root) not in record_text and "/tmp" not in record_text and str(Path.home()) not in record_text
     assert "Comparison of the models" in report
+
+
+def test_submission_equals_what_the_saved_pipeline_predicts(finished_run):
+    from prefeat import load_battles, load_pipeline
+
+    root, _, _ = finished_run
+    pipeline = load_pipeline(root / "run" / "pipeline", cache_dir=root / "cache", show_progress=False)
+    predicted = pipeline.predict_proba(load_battles(root / "test.csv"))
+    submission = pd.read_csv(root / "run" / "submission.csv", dtype={"id": str})
+    assert predicted["id"].tolist() == submission["id"].tolist()
+    columns = ["winner_model_a", "winner_model_b", "winner_tie"]
+    np.testing.assert_allclose(predicted[columns].to_numpy(), submission[columns].to_numpy(), rtol=0, atol=1e-9)
+
+
+def test_same_seed_from_an_empty_cache_and_storage_writes_the_same_submission_bytes(finished_run, tmp_path):
+    root, _, _ = finished_run
+    write_inputs(tmp_path)
+    again = run_study_in(tmp_path)
+    assert (again / "submission.csv").read_bytes() == (root / "run" / "submission.csv").read_bytes()
+
+
+def test_one_model_runs_end_to_end_and_the_report_speaks_of_it_alone(tmp_path):
+    write_inputs(tmp_path)
+    run = run_study_in(tmp_path, "--models", "linear")
+    report = (run / "report.md").read_text()
+    prose = report.split("## Comparison of the models", 1)[1]
+    assert "Only linear ran" in prose and "XGBoost" not in prose
+    assert json.loads((run / "pipeline" / "stacker.json").read_text())["models"] == ["linear"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("no ties", "need wins and ties"),
+        ("few rows", "too few for 5 folds"),
+    ],
+)
+def test_training_data_that_cannot_make_folds_is_refused_with_its_file(tmp_path, capsys, change, message):
+    train = make_battles(120, seed=1)
+    if change == "no ties":
+        train = train[train["winner_tie"] == 0]
+    else:
+        label = train[["winner_model_a", "winner_model_b", "winner_tie"]].to_numpy().argmax(axis=1)
+        train = train.groupby(label).head(2)  # every outcome, but two battles of each
+    train.to_csv(tmp_path / "train.csv", index=False)
+    argv = ["--train", str(tmp_path / "train.csv"), "--out", str(tmp_path / "run"), "--preset", "cheap"]
+    assert run_all.main(argv) == 2
+    error = capsys.readouterr().err
+    assert "train.csv" in error and message in error
 
 
 def test_out_of_fold_folds_group_by_prompt(finished_run):
     root, _, _ = finished_run
     folds = pd.read_parquet(root / "run" / "folds.parquet")
     assert (folds.groupby("group")["fold"].nunique() == 1).all()
+
+
+def test_without_data_or_network_the_main_job_runs_on_the_shipped_sample(monkeypatch, tmp_path, capsys):
+    from prefeat import load_battles
+
+    monkeypatch.chdir(tmp_path)  # no data/train.csv here
+    monkeypatch.setattr(run_all, "ensure_train", _offline)
+    train, test = run_all.resolve_data(run_all.parse_args([]))
+    assert (train, test) == (run_all.SAMPLE_TRAIN, run_all.SAMPLE_TEST)
+    said = capsys.readouterr().out.strip().splitlines()
+    assert said[-1].startswith("running on the sample of 900 public battles")
+    assert "kaggle competitions download" in said[-1]
+    sample, held_out = load_battles(train), load_battles(test)
+    assert len(sample) == 900 and sample["label"].notna().all()
+    assert len(held_out) == 100 and held_out["label"].isna().all()
+    assert not set(sample["id"]) & set(held_out["id"])
+    assert (REPO / "data" / "README.md").read_text().count("Apache License 2.0") == 1
 
 
 def test_missing_training_data_without_network_exits_2(tmp_path, monkeypatch, capsys):

@@ -1,9 +1,29 @@
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
+import optuna
 import pytest
+from optuna.trial import TrialState
 
 from prefeat.folds import assign_folds
-from prefeat.tuning import FINISHED, budget_share, open_study, tune
+from prefeat.tuning import (
+    FINISHED,
+    SECONDS,
+    STOPPED,
+    budget_share,
+    default_storage,
+    open_study,
+    spent_seconds,
+    study_name_for,
+    tune,
+)
+
+TESTS = Path(__file__).resolve().parent
 
 
 @pytest.fixture
@@ -13,43 +33,144 @@ def tuning_inputs(dataset):
     return features, y, folds["fold"].to_numpy(), folds["group"].to_numpy()
 
 
+def storage_in(folder: Path) -> str:
+    return f"sqlite:///{folder / 'optuna.db'}"
+
+
+def quick(name, inputs, folder, **kwargs):
+    folder.mkdir(parents=True, exist_ok=True)
+    options = {"n_trials": 2, "time_budget": None, "storage": storage_in(folder), "show_progress": False} | kwargs
+    return tune(name, *inputs, folder, **options)
+
+
 def test_study_is_stored_resumed_and_saved(tmp_path, tuning_inputs):
-    best = tune("hgb", *tuning_inputs, run_dir=tmp_path, n_trials=2, time_budget=None, show_progress=False)
-    saved = json.loads((tmp_path / "tuning" / "hgb_best.json").read_text())
-    assert saved["params"] == best
-    assert (tmp_path / "tuning" / "optuna.db").exists()
-    tune("hgb", *tuning_inputs, run_dir=tmp_path, n_trials=3, time_budget=None, show_progress=False)
-    study = open_study("hgb", tmp_path)
-    assert sum(trial.state in FINISHED for trial in study.trials) == 3
-    assert len(study.trials_dataframe()) == 3
-    # the first trial is the hand-set default
-    assert study.trials[0].params["learning_rate"] == 0.05
+    first = quick("linear", tuning_inputs, tmp_path)
+    saved = json.loads((tmp_path / "tuning" / "linear_best.json").read_text())
+    assert saved["params"] == first.params
+    assert saved["n_trials"] == 2
+    quick("linear", tuning_inputs, tmp_path, n_trials=3)
+    study = open_study(first.study_name, storage_in(tmp_path))
+    assert [trial.state in FINISHED for trial in study.trials] == [True, True, True]
+    assert study.trials[0].params == {"C": 0.01}  # the first trial is the hand-set default
+    assert first.default_loss == study.trials[0].value
 
 
-def test_time_budget_counts_time_already_spent(tmp_path, tuning_inputs):
-    tune("hgb", *tuning_inputs, run_dir=tmp_path, n_trials=1, time_budget=None, show_progress=False)
-    study = open_study("hgb", tmp_path)
-    study.set_user_attr("tuning_seconds", 1e6)
-    tune("hgb", *tuning_inputs, run_dir=tmp_path, n_trials=5, time_budget=60.0, show_progress=False)
-    assert len(open_study("hgb", tmp_path).trials) == 1
+def test_study_name_follows_the_data(tuning_inputs):
+    features, y, folds, groups = tuning_inputs
+    name = study_name_for("hgb", features, y, folds, groups, 0, True)
+    assert name == study_name_for("hgb", features.copy(), y.copy(), folds, groups, 0, True)
+    changed = features.copy()
+    changed.iloc[0, 0] += 1.0
+    assert study_name_for("hgb", changed, y, folds, groups, 0, True) != name
+    assert study_name_for("hgb", features, y, folds, groups, 1, True) != name
+    assert study_name_for("xgboost", features, y, folds, groups, 0, True) != name
+
+
+def test_default_storage_sits_beside_the_run_folder(tmp_path):
+    assert default_storage(tmp_path / "runs" / "20260101-000000") == f"sqlite:///{tmp_path / 'runs' / 'optuna.db'}"
+
+
+def test_time_budget_counts_seconds_already_spent(tmp_path, tuning_inputs):
+    first = quick("linear", tuning_inputs, tmp_path, n_trials=1)
+    study = open_study(first.study_name, storage_in(tmp_path))
+    distribution = optuna.distributions.FloatDistribution(1e-4, 10.0, log=True)
+    study.add_trial(
+        optuna.trial.create_trial(
+            params={"C": 0.1},
+            distributions={"C": distribution},
+            value=2.0,
+            user_attrs={SECONDS: 1e6},
+        )
+    )
+    assert spent_seconds(study) > 1e6
+    quick("linear", tuning_inputs, tmp_path, n_trials=5, time_budget=60.0)
+    assert len(open_study(first.study_name, storage_in(tmp_path)).trials) == 2
+
+
+def test_a_trial_past_the_time_budget_stops_after_its_fold(tmp_path, tuning_inputs):
+    result = quick("catboost", tuning_inputs, tmp_path, n_trials=5, time_budget=0.01)
+    study = open_study(result.study_name, storage_in(tmp_path))
+    assert len(study.trials) == 1
+    stopped = study.trials[0]
+    assert stopped.state == TrialState.PRUNED
+    assert stopped.user_attrs[STOPPED] == "time budget"
+    assert len(stopped.intermediate_values) == 1  # one fold fit, then it stopped
+    assert result.best_loss is None
+    assert result.params["iterations"] == 1000  # nothing completed: the default parameters
 
 
 def test_same_seed_same_best_trial(tmp_path, tuning_inputs):
-    runs = [
-        tune("hgb", *tuning_inputs, run_dir=tmp_path / str(i), n_trials=3, time_budget=None, show_progress=False)
-        for i in range(2)
-    ]
+    runs = [quick("xgboost", tuning_inputs, tmp_path / str(i), n_trials=3).params for i in range(2)]
     assert runs[0] == runs[1]
 
 
 def test_any_sqlalchemy_url_is_accepted(tmp_path, tuning_inputs):
     url = f"sqlite:///{tmp_path / 'elsewhere.db'}"
-    tune("hgb", *tuning_inputs, run_dir=tmp_path, n_trials=1, time_budget=None, storage=url, show_progress=False)
+    result = quick("linear", tuning_inputs, tmp_path, n_trials=1, storage=url)
     assert (tmp_path / "elsewhere.db").exists()
-    assert len(open_study("hgb", storage=url).trials) == 1
+    assert len(open_study(result.study_name, url).trials) == 1
 
 
 def test_budget_share_passes_unused_time_on_to_the_models_left():
     assert budget_share(600.0, 0.0, 4) == 150.0
     assert budget_share(600.0, 30.0, 3) == 190.0
     assert budget_share(600.0, 700.0, 1) == 0.0
+
+
+def start_worker(folder: Path, n_trials: int) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, str(TESTS / "tuning_worker.py"), str(folder), storage_in(folder), str(n_trials)],
+        cwd=TESTS,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def wait_for_a_running_trial_after(folder: Path, complete: int, timeout: float = 120.0) -> None:
+    """Until the study has ``complete`` finished trials and one running that has fitted a fold."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        if not (folder / "optuna.db").exists():
+            continue
+        summaries = optuna.get_all_study_summaries(storage_in(folder))
+        if not summaries:
+            continue
+        trials = optuna.load_study(study_name=summaries[0].study_name, storage=storage_in(folder)).trials
+        finished = [trial for trial in trials if trial.state == TrialState.COMPLETE]
+        running = [trial for trial in trials if trial.state == TrialState.RUNNING and trial.user_attrs.get(SECONDS)]
+        if len(finished) >= complete and running:
+            return
+    raise AssertionError("the worker never reached a running trial")
+
+
+@pytest.mark.parametrize("interrupt", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
+def test_an_interrupted_study_resumes_without_losing_repeating_or_leaving_trials(tmp_path, interrupt):
+    sys.path.insert(0, str(TESTS))
+    import tuning_worker
+
+    worker = start_worker(tmp_path, n_trials=4)
+    wait_for_a_running_trial_after(tmp_path, complete=2)
+    os.kill(worker.pid, interrupt)
+    worker.wait(timeout=60)
+    study_name = optuna.get_all_study_summaries(storage_in(tmp_path))[0].study_name
+    before = optuna.load_study(study_name=study_name, storage=storage_in(tmp_path))
+    finished_before = {t.number: t.params for t in before.trials if t.state == TrialState.COMPLETE}
+    interrupted = [t for t in before.trials if t.state in (TrialState.RUNNING, TrialState.FAIL)]
+    assert len(interrupted) == 1
+    seconds_before = spent_seconds(before)
+    assert seconds_before >= 2 * 5 * tuning_worker.FOLD_SECONDS  # two whole trials and a fold of the third
+
+    tuning_worker.register()
+    quick("slow-linear", tuning_worker.inputs(), tmp_path, n_trials=4)
+    after = open_study(study_name, storage_in(tmp_path))
+    states = [trial.state for trial in after.trials]
+    assert TrialState.RUNNING not in states
+    assert sum(state in FINISHED for state in states) == 4
+    kept = {t.number: t.params for t in after.trials if t.number in finished_before}
+    assert kept == finished_before  # no finished trial lost or changed
+    retried = [t for t in after.trials if t.system_attrs.get("failed_trial") == interrupted[0].number]
+    assert len(retried) == 1 and retried[0].params == interrupted[0].params
+    assert retried[0].state == TrialState.COMPLETE
+    assert spent_seconds(after) > seconds_before  # the seconds before the interruption still count

