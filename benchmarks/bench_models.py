@@ -14,7 +14,7 @@ import tempfile
 import time
 
 import numpy as np
-from common import KAGGLE_HEAD, PANDALM, table, write_section
+from common import DATASETS, table, write_section
 from signal_check import featurize, linear_oof, style_control
 
 from prefeat import load_battles
@@ -22,10 +22,10 @@ from prefeat.folds import assign_folds
 from prefeat.metrics import accuracy, log_loss
 from prefeat.models import BOOSTERS, MODELS
 from prefeat.oof import cross_validate
+from prefeat.settings import DEFAULTS
 from prefeat.stacking import average, stack_out_of_fold
 from prefeat.tuning import budget_share, tune
 
-DATASETS = {"kaggle": KAGGLE_HEAD, "pandalm": PANDALM}
 SEEDS = range(5)
 
 
@@ -59,15 +59,17 @@ def main() -> None:
     parser.add_argument("--data", choices=list(DATASETS), default="kaggle")
     parser.add_argument("--trials", type=int, default=30)
     parser.add_argument("--time-budget", type=float, default=600.0)
+    parser.add_argument("--embedding-model", default=DEFAULTS.embedding_model)
     args = parser.parse_args()
     command = (
         "python benchmarks/bench_models.py "
         + f"--data {args.data} --trials {args.trials} --time-budget {args.time_budget:g}"
+        + ("" if args.embedding_model == DEFAULTS.embedding_model else f" --embedding-model {args.embedding_model}")
     )
 
     battles = load_battles(DATASETS[args.data])
     y = battles["label"].to_numpy(dtype=int)
-    features = featurize(battles)
+    features = featurize(battles, embedding_model=args.embedding_model)
     style = style_control(features).to_numpy()
     base = assign_folds(battles, 5, 0)
     folds0, groups = base["fold"].to_numpy(), base["group"].to_numpy()
@@ -80,7 +82,7 @@ def main() -> None:
             params[name] = tune(
                 name, features, y, folds0, groups, run_dir,
                 n_trials=args.trials, time_budget=budget, show_progress=False,
-            )  # fmt: skip
+            ).params  # fmt: skip
             tune_seconds[name] = time.perf_counter() - started
             print(name, "tuned in", round(tune_seconds[name]), "s:", params[name], flush=True)
 
@@ -130,11 +132,14 @@ def main() -> None:
         [[name, tune_seconds[name], ", ".join(f"{k}={v:.3g}" for k, v in params[name].items())] for name in MODELS],
     )
     paired = paired_against_best(per_seed, "stack (all four)", [f"{name} (tuned)" for name in MODELS])
+    stack_by_seed = ", ".join(f"{result[0]:.4f}" for result in per_seed["stack (all four)"])
+    paired += f"\n\nstack (all four) seed by seed (seeds 0-4): {stack_by_seed}."
     mean_correlations = np.mean(correlations, axis=0)
     correlation_table = table(
         ["model", *MODELS], [[name, *row] for name, row in zip(MODELS, mean_correlations, strict=True)]
     )
-    body = f"""## Models on `{DATASETS[args.data].name}` ({len(battles):,} rows, {features.shape[1]} features)
+    shape = f"{len(battles):,} rows, {features.shape[1]} features, embedding {args.embedding_model}"
+    body = f"""## Models on `{DATASETS[args.data].name}` ({shape})
 
 5-fold StratifiedGroupKFold grouped by prompt, 5 seeds; the stack is scored by its own
 cross-validation over the same folds. "stack of the three boosters" is the stack the issue first
@@ -153,7 +158,8 @@ boosters agree closely, the linear model less, which is what a stack can use.
 
 {tuning}
 """
-    write_section(f"models-{args.data}", body, command)
+    suffix = "" if args.embedding_model == DEFAULTS.embedding_model else f"-{args.embedding_model}"
+    write_section(f"models-{args.data}{suffix}", body, command)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import platform
 import re
 import sys
@@ -27,6 +28,46 @@ def tile(battles: pd.DataFrame, n_rows: int = COMPETITION_ROWS) -> pd.DataFrame:
     tiled = pd.concat([battles] * repeats, ignore_index=True).iloc[:n_rows].copy()
     tiled["id"] = [f"{i}-{battle_id}" for i, battle_id in enumerate(tiled["id"])]
     return tiled.reset_index(drop=True)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def distinct_text(text: str, rng: np.random.Generator, tag: str) -> str:
+    """The text with its sentences in a random order and a unique tag: same length and words, new content."""
+    sentences = _SENTENCE_END.split(text)
+    order = rng.permutation(len(sentences))
+    return " ".join(sentences[i] for i in order) + f" [{tag}]"
+
+
+def distinct_battles(battles: pd.DataFrame, n_rows: int, seed: int = 0, labels: bool = True) -> pd.DataFrame:
+    """``n_rows`` battles drawn from real ones, every prompt and answer made distinct.
+
+    Rows are drawn with replacement, so text lengths, turn counts and label shares follow the real
+    rows; each turn has its sentences reordered and a unique tag appended, so no side repeats (no
+    cache hit, nothing that tiling would let a featurizer skip). Raw competition-format columns.
+    """
+    rng = np.random.default_rng(seed)
+    drawn = battles.iloc[rng.integers(0, len(battles), n_rows)].reset_index(drop=True)
+    rows = {"id": [f"synthetic-{seed}-{i}" for i in range(n_rows)]}
+    for column in ("prompt", "response_a", "response_b"):
+        rows[column] = [
+            json.dumps([distinct_text(turn, rng, f"{seed}.{i}.{column}.{t}") for t, turn in enumerate(turns)])
+            for i, turns in enumerate(drawn[column])
+        ]
+    frame = pd.DataFrame(rows)
+    if labels:
+        for code, column in enumerate(("winner_model_a", "winner_model_b", "winner_tie")):
+            frame[column] = (drawn["label"].to_numpy(dtype=int) == code).astype(int)
+    return frame
+
+
+def peak_memory_mb(pid_children: bool = False) -> float:
+    """Peak resident memory of this process (or of its finished children), in MB."""
+    import resource
+
+    who = resource.RUSAGE_CHILDREN if pid_children else resource.RUSAGE_SELF
+    return resource.getrusage(who).ru_maxrss / 1024
 
 
 def fold_groups(data_name: str, battles: pd.DataFrame) -> np.ndarray | None:

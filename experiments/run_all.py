@@ -16,7 +16,7 @@ from prefeat.io import BattleDataError
 from prefeat.models import MODELS
 from prefeat.registry import FAMILIES, PRESETS
 from prefeat.settings import DEFAULTS, FeaturizerSettings
-from prefeat.study import StudyConfig, run_study
+from prefeat.study import TUNE_ROWS, StudyConfig, run_study
 from prefeat.tuning import DEFAULT_TIME_BUDGET, DEFAULT_TRIALS
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -35,7 +35,12 @@ def model_names(text: str) -> tuple[str, ...]:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    return study_parser(__doc__).parse_args(argv)
+
+
+def study_parser(description: str) -> argparse.ArgumentParser:
+    """The study's options; ``tune_worker.py`` adds its own to the same set."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--train", type=Path, default=None, help="battles with labels (default data/train.csv)")
     parser.add_argument("--test", type=Path, default=None, help="battles to predict (default data/test.csv if present)")
     parser.add_argument("--out", type=Path, default=None, help="run folder (default runs/<timestamp>)")
@@ -58,9 +63,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--embedding-int8", action="store_true", help="int8 quantization of a transformer model")
     parser.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size, help="texts per embedding batch")
     parser.add_argument("--n-jobs", type=int, default=DEFAULTS.n_jobs, help="processes for the text families")
+    parser.add_argument(
+        "--tune-rows", type=int, default=TUNE_ROWS, help="tune on a grouped subsample of this many battles (0: all)"
+    )
+    parser.add_argument("--dask", default=None, help="featurize on Dask: a scheduler address, or local")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--storage", default=None, help="Optuna storage URL (default: runs/optuna.db)")
-    return parser.parse_args(argv)
+    return parser
 
 
 def feature_settings(args: argparse.Namespace) -> FeaturizerSettings:
@@ -102,6 +111,8 @@ def config_from(args: argparse.Namespace, train: Path, test: Path | None) -> Stu
         models=args.models,
         trials=args.trials,
         time_budget=args.time_budget,
+        tune_rows=args.tune_rows or None,
+        dask=args.dask,
         seed=args.seed,
         storage=args.storage,
     )

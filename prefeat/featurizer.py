@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from contextlib import contextmanager
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -31,6 +34,27 @@ def as_sides(column: pd.Series) -> list[tuple[str, ...]]:
     return sides
 
 
+@contextmanager
+def dask_scheduler(scheduler: str, n_jobs: int = -1):
+    """A Dask scheduler's address: a LocalCluster of ``n_jobs`` processes for ``"local"`` (stopped after)."""
+    if scheduler != "local":
+        yield scheduler
+        return
+    from distributed import LocalCluster
+
+    workers = os.cpu_count() if n_jobs in (None, -1) else n_jobs
+    with LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None) as cluster:
+        yield cluster.scheduler_address
+
+
+def on_dask(client, compute, chunks):
+    """``compute`` of each chunk on the cluster, yielded in chunk order as soon as each is ready."""
+    futures = client.map(compute, chunks, pure=False)
+    for future in futures:
+        yield future.result()
+        future.release()
+
+
 class ArenaFeaturizer(TransformerMixin, BaseEstimator):
     """Features of the prompt, answer A and answer B, with A-vs-B comparisons.
 
@@ -47,6 +71,11 @@ class ArenaFeaturizer(TransformerMixin, BaseEstimator):
     cache_dir : folder of the on-disk cache; None uses ``$PREFEAT_CACHE`` or ``~/.cache/prefeat``;
         False turns caching off.
     show_progress : tqdm bars for long work.
+    scheduler : None computes here; ``"local"`` starts a Dask LocalCluster of ``n_jobs`` worker processes;
+        an address (``"tcp://host:8786"``) uses that Dask scheduler. With a scheduler, every family's
+        missing sides go to the workers partition by partition (the same partitions as here, so the
+        same numbers); the cache stays in this process. Workers need prefeat installed and, for a
+        static embedding model, the same cache folder or one they can distil into.
     """
 
     def __init__(
@@ -59,6 +88,7 @@ class ArenaFeaturizer(TransformerMixin, BaseEstimator):
         n_jobs=DEFAULTS.n_jobs,
         cache_dir=None,
         show_progress=True,
+        scheduler=None,
     ):
         self.families = families
         self.embedding_model = embedding_model
@@ -68,6 +98,7 @@ class ArenaFeaturizer(TransformerMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.cache_dir = cache_dir
         self.show_progress = show_progress
+        self.scheduler = scheduler
 
     @classmethod
     def from_settings(cls, settings: FeaturizerSettings, **kwargs) -> ArenaFeaturizer:
@@ -105,27 +136,40 @@ class ArenaFeaturizer(TransformerMixin, BaseEstimator):
         for column in SIDE_COLUMNS:
             unique.update(zip(hashes[column], roles[column], strict=True))
         blocks = []
-        for name in self.family_names_:
-            family = self.settings_.family(name, self._cache_root())
-            rows_by_hash = self._side_rows(family, unique)
-            prompt, side_a, side_b = (rows_by_hash(hashes[column]) for column in SIDE_COLUMNS)
-            blocks.append(family.assemble(prompt, side_a, side_b))
+        with self._dask_client() as client:
+            for name in self.family_names_:
+                family = self.settings_.family(name, self._cache_root())
+                rows_by_hash = self._side_rows(family, unique, client)
+                prompt, side_a, side_b = (rows_by_hash(hashes[column]) for column in SIDE_COLUMNS)
+                blocks.append(family.assemble(prompt, side_a, side_b))
         return np.hstack(blocks) if blocks else np.empty((len(X), 0))
 
-    def _side_rows(self, family: FeatureFamily, unique: dict[str, tuple[str, ...]]):
+    @contextmanager
+    def _dask_client(self):
+        """A Dask client for ``scheduler``, or None without one."""
+        if self.scheduler is None:
+            yield None
+            return
+        from distributed import Client
+
+        with dask_scheduler(self.scheduler, self.n_jobs) as address, Client(address) as client:
+            yield client
+
+    def _side_rows(self, family: FeatureFamily, unique: dict[str, tuple[str, ...]], client=None):
         """A lookup from side hashes to the family's rows, computing (and caching) what is missing."""
         root = self._cache_root()
         cache = SideCache(root, family.cache_key) if root is not None else None
         todo = cache.missing(unique) if cache is not None else list(unique)
-        computed = self._compute(family, [unique[h] for h in todo])
+        computed = self._compute(family, [unique[h] for h in todo], client)
         if cache is not None:
             cache.put(todo, computed)
             return cache.get
         index = {h: i for i, h in enumerate(todo)}
         return lambda hashes: computed[[index[h] for h in hashes]]
 
-    def _compute(self, family: FeatureFamily, sides: list[tuple[str, ...]]) -> np.ndarray:
-        """The family's rows for ``sides``, in chunks; text families fan out over ``n_jobs`` processes."""
+    def _compute(self, family: FeatureFamily, sides: list[tuple[str, ...]], client=None) -> np.ndarray:
+        """The family's rows for ``sides``, in chunks: on Dask workers when there is a client, else here
+        (text families fanned out over ``n_jobs`` processes)."""
         step = max(self.batch_size * 16, 256)
         chunks = [sides[start : start + step] for start in range(0, len(sides), step)]
         progress = {
@@ -134,7 +178,9 @@ class ArenaFeaturizer(TransformerMixin, BaseEstimator):
             "unit": "text",
             "disable": not self.show_progress or len(chunks) <= 1,
         }
-        if self.n_jobs == 1 or family.cost == "expensive" or len(chunks) < MIN_CHUNKS_TO_FAN_OUT:
+        if client is not None and chunks:
+            results = on_dask(client, family.compute, chunks)
+        elif self.n_jobs == 1 or family.cost == "expensive" or len(chunks) < MIN_CHUNKS_TO_FAN_OUT:
             results = (family.compute(chunk) for chunk in chunks)
         else:
             from joblib import Parallel, delayed

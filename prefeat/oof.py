@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
 from prefeat.metrics import log_loss
 from prefeat.models import make_model
@@ -39,16 +40,18 @@ def cross_validate(
     on_fold=None,
     keep_models: bool = False,
     train_mask: np.ndarray | None = None,
+    show_progress: bool = False,
 ) -> CVResult:
     """Fit one model per fold, score the held-out fold, and average the fold models on ``X_test``.
 
     ``on_fold(fold_index, running_mean_loss)`` is called after each fold (Optuna pruning hooks in here).
     ``train_mask`` keeps only those rows for training (learning curves); every held-out row is scored.
+    ``show_progress`` shows a bar over the folds, with the time left.
     """
     y = np.asarray(y, dtype=int)
     result = CVResult(oof=np.full((len(y), 3), np.nan))
     test_sum = None if X_test is None else np.zeros((len(X_test), 3))
-    for fold in sorted(np.unique(folds)):
+    for fold in tqdm(sorted(np.unique(folds)), desc=f"{name} folds", unit="fold", disable=not show_progress):
         scored = folds == fold
         train = ~scored if train_mask is None else ~scored & train_mask
         model = make_model(name, params, symmetric=symmetric, random_state=seed)

@@ -128,13 +128,14 @@ def comparison_text(rows: list[dict], runs: dict[str, ModelRun], family_shares: 
     ]
     for name in models:
         curve = runs[name].learning_curve
-        gain = curve[min(curve)] - curve[max(curve)]
         top_family, top_share = family_shares[name].idxmax(), family_shares[name].max()
-        lines.append(
-            f"- **{name}** leans most on the {top_family} family ({100 * top_share:.0f}% of its |SHAP|); "
-            f"going from {100 * min(curve):.0f}% to 100% of the rows lowers its log loss by {gain:.4f}"
-            + (", so more data should still help." if gain > 0.005 else ", so it is close to saturated here.")
-        )
+        line = f"- **{name}** leans most on the {top_family} family ({100 * top_share:.0f}% of its |SHAP|)"
+        if len(curve) > 1:
+            gain = curve[min(curve)] - curve[max(curve)]
+            line += f"; going from {100 * min(curve):.0f}% to 100% of the rows lowers its log loss by {gain:.4f}" + (
+                ", so more data should still help." if gain > 0.005 else ", so it is close to saturated here."
+            )
+        lines.append(line + ("" if len(curve) > 1 else "."))
     notes = " ".join(ARCHITECTURES[name] for name in models if name in ARCHITECTURES)
     return "\n".join([*lines, "", "What the architectures bring, beside these numbers: " + notes])
 
@@ -173,8 +174,8 @@ def write_report(
         ["model", *(header for header, _ in columns.values())],
         [[r["model"], *(format(r[k], spec) if k in r else "—" for k, (_, spec) in columns.items())] for r in rows],
     )
-    curve_rows = [[name, *(run.learning_curve[f] for f in sorted(run.learning_curve))] for name, run in runs.items()]
-    fractions = sorted(next(iter(runs.values())).learning_curve)
+    fractions = sorted(set().union(*(run.learning_curve for run in runs.values())))
+    curve_rows = [[name, *(run.learning_curve.get(f, "—") for f in fractions)] for name, run in runs.items()]
     curve_table = markdown_table(["model", *(f"{100 * f:.0f}% rows" for f in fractions)], curve_rows)
     family_names = sorted(set().union(*(share.index for share in family_shares.values())))
     family_table = markdown_table(
@@ -191,7 +192,10 @@ def write_report(
         "trial's mean fold log loss minus that of the first trial (the hand-set defaults), on the same folds "
         "(negative: tuning helped); `refit s` is one fit on all rows.",
         "## Calibration\n\n![reliability](figures/reliability.png)",
-        "## Learning curves\n\n" + curve_table + "\n\n![learning curves](figures/learning_curve.png)",
+        "## Learning curves\n\n" + curve_table + "\n\n![learning curves](figures/learning_curve.png)\n\n"
+        "Out-of-fold log loss when each training fold keeps a fraction of its rows. Above the study's "
+        "`tune_rows`, tuning runs on a grouped subsample and the smaller point is its best trial (those "
+        "parameters' cross-validation on the subsample, a little optimistic since it was chosen as the best).",
         "## Which feature families each model leans on\n\nShare of total mean |SHAP| (log-odds, all classes).\n\n"
         + family_table,
         "## Top 20 features by mean |SHAP|",

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 import time
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -11,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from prefeat import explain, report, stacking
-from prefeat.featurizer import ArenaFeaturizer
+from prefeat.featurizer import ArenaFeaturizer, dask_scheduler
 from prefeat.folds import assign_folds, prompt_groups
 from prefeat.io import BattleDataError, load_battles
 from prefeat.metrics import scores
@@ -23,6 +26,7 @@ from prefeat.settings import FeaturizerSettings
 from prefeat.tuning import DEFAULT_TIME_BUDGET, DEFAULT_TRIALS, budget_share, tune
 
 LEARNING_FRACTIONS = (0.25, 0.5)  # 1.0 is the cross-validation itself
+TUNE_ROWS = 10_000  # above this, tuning trials run on a grouped subsample; the final fits use every row
 TOTAL_STEPS = 9
 
 
@@ -39,6 +43,8 @@ class StudyConfig:
     n_splits: int = 5
     symmetric: bool = True
     storage: str | None = None  # None: runs/optuna.db beside the run folder (prefeat.tuning.default_storage)
+    tune_rows: int | None = TUNE_ROWS  # None: tune on every row
+    dask: str | None = None  # a Dask scheduler address, or "local", for featurizing
     cache_dir: str | None = None
     shap_rows: int = 1000
     show_progress: bool = True
@@ -50,7 +56,7 @@ class StudyConfig:
         values["test"] = self.test and Path(self.test).name
         values["storage"] = describe_storage(self.storage)
         values["features"] = self.features.to_dict()
-        for private in ("out", "cache_dir"):
+        for private in ("out", "cache_dir", "dask"):
             values.pop(private)
         return values
 
@@ -66,14 +72,26 @@ def describe_storage(url: str | None) -> str:
 
 
 class Steps:
-    """Prints ``[k/N] what`` with the time the study has run, so long runs show where they are."""
+    """Prints ``[k/N] what`` with the time the study has run, and times named parts into ``timings.json``."""
 
     def __init__(self, total: int):
         self.total, self.started = total, time.perf_counter()
+        self.records: list[dict] = []
 
     def say(self, step: int, what: str) -> None:
         elapsed = time.perf_counter() - self.started
         print(f"[{step}/{self.total}] {what} (study running {elapsed / 60:.1f} min)", flush=True)
+
+    @contextmanager
+    def timed(self, part: str):
+        """Record wall seconds of ``part``, with wall-clock start and end (for a memory sampler to align)."""
+        start, started = time.time(), time.perf_counter()
+        yield
+        seconds = time.perf_counter() - started
+        self.records.append({"part": part, "seconds": seconds, "start": start, "end": time.time()})
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(self.records, indent=2))
 
 
 def file_digest(path) -> str:
@@ -101,14 +119,33 @@ def check_trainable(battles: pd.DataFrame, path, n_splits: int) -> None:
         )
 
 
-def featurize(config: StudyConfig, battles: pd.DataFrame) -> pd.DataFrame:
-    featurizer = ArenaFeaturizer.from_settings(
-        config.features, cache_dir=config.cache_dir, show_progress=config.show_progress
-    )
-    return featurizer.set_output(transform="pandas").fit_transform(battles).set_axis(battles["id"].to_numpy())
+def featurize(config: StudyConfig, battles: pd.DataFrame, steps: Steps, role: str, scheduler=None) -> pd.DataFrame:
+    """The feature table of ``battles``, one family at a time so each family's time is recorded."""
+    blocks = []
+    for family in config.features.families:
+        settings = dataclasses.replace(config.features, families=(family,))
+        options = {"cache_dir": config.cache_dir, "show_progress": config.show_progress, "scheduler": scheduler}
+        featurizer = ArenaFeaturizer.from_settings(settings, **options)
+        with steps.timed(f"featurize {role}: {family}"):
+            blocks.append(featurizer.set_output(transform="pandas").fit_transform(battles))
+    return pd.concat(blocks, axis=1).set_axis(battles["id"].to_numpy())
 
 
-def learning_curve(name, params, X, y, folds, groups, seed, symmetric) -> dict[float, float]:
+def tuning_rows(groups: np.ndarray, limit: int | None, seed: int) -> np.ndarray:
+    """A mask of whole prompt groups, drawn at random, holding about ``limit`` battles (all when fewer).
+
+    Whole groups keep the folds grouped; each row keeps its fold, so a trial scores the same
+    5-fold scheme on fewer rows.
+    """
+    if limit is None or len(groups) <= limit:
+        return np.ones(len(groups), dtype=bool)
+    order = np.random.default_rng(seed).permutation(np.unique(groups))
+    sizes = pd.Series(groups).value_counts().reindex(order).to_numpy()
+    kept = order[: int(np.searchsorted(np.cumsum(sizes), limit)) + 1]
+    return np.isin(groups, kept)
+
+
+def learning_curve(name, params, X, y, folds, groups, seed, symmetric, show_progress=False) -> dict[float, float]:
     """Out-of-fold log loss when each training fold keeps only a fraction of its rows."""
     rng = np.random.default_rng(seed)
     keep_order = rng.permutation(len(y))
@@ -116,27 +153,31 @@ def learning_curve(name, params, X, y, folds, groups, seed, symmetric) -> dict[f
     for fraction in LEARNING_FRACTIONS:
         kept = np.zeros(len(y), dtype=bool)
         kept[keep_order[: round(fraction * len(y))]] = True
-        oof = cross_validate(name, params, X, y, folds, groups, symmetric=symmetric, seed=seed, train_mask=kept).oof
+        options = {"symmetric": symmetric, "seed": seed, "train_mask": kept, "show_progress": show_progress}
+        oof = cross_validate(name, params, X, y, folds, groups, **options).oof
         curve[fraction] = scores(y, oof)["log_loss"]
     return curve
 
 
-def run_model(name, config, X, y, folds, groups, X_test, run_dir: Path, time_budget: float) -> tuple[ModelRun, object]:
-    tuned = tune(
-        name, X, y, folds, groups, run_dir,
-        n_trials=config.trials,
-        time_budget=time_budget,
-        storage=config.storage,
-        seed=config.seed,
-        symmetric=config.symmetric,
-        show_progress=config.show_progress,
-    )  # fmt: skip
+def run_model(
+    name, config: StudyConfig, data: StudyData, run_dir: Path, time_budget: float, steps: Steps
+) -> tuple[ModelRun, object]:
+    X, y, X_test = data.X, data.y, data.X_test
+    folds, groups = data.folds["fold"].to_numpy(), data.folds["group"].to_numpy()
+    with steps.timed(f"tune {name}"):
+        tuned, subsample = tune_model(name, config, data, run_dir, time_budget)
     params = tuned.params
-    cv = cross_validate(name, params, X, y, folds, groups, X_test=X_test, symmetric=config.symmetric, seed=config.seed)
+    with steps.timed(f"out-of-fold fits {name}"):
+        cv = cross_validate(
+            name, params, X, y, folds, groups, X_test=X_test, symmetric=config.symmetric, seed=config.seed,
+            show_progress=config.show_progress,
+        )  # fmt: skip
     cv_scores = scores(y, cv.oof)
     write_predictions(run_dir / "oof" / f"{name}.parquet", X.index, cv.oof)
     started = time.perf_counter()
-    final = make_model(name, params, symmetric=config.symmetric, random_state=config.seed).fit(X, y, groups=groups)
+    with steps.timed(f"refit {name}"):
+        final = make_model(name, params, symmetric=config.symmetric, random_state=config.seed)
+        final.fit(X, y, groups=groups)
     refit_seconds = time.perf_counter() - started
     timed_rows = X_test if X_test is not None else X
     started = time.perf_counter()
@@ -158,12 +199,59 @@ def run_model(name, config, X, y, folds, groups, X_test, run_dir: Path, time_bud
         cv_fit_seconds=cv.fit_seconds,
         refit_seconds=refit_seconds,
         predict_seconds_per_1000=predict_per_1000,
-        learning_curve={
-            **learning_curve(name, params, X, y, folds, groups, config.seed, config.symmetric),
-            1.0: cv_scores["log_loss"],
-        },
     )
+    if subsample.all():
+        with steps.timed(f"learning curve {name}"):
+            curve = learning_curve(
+                name, params, X, y, folds, groups, config.seed, config.symmetric, config.show_progress
+            )
+    else:  # the tuning's best trial is already these parameters' cross-validation on the subsample
+        curve = {} if tuned.best_loss is None else {float(subsample.mean()): tuned.best_loss}
+    run.learning_curve = {**curve, 1.0: cv_scores["log_loss"]}
     return run, final
+
+
+@dataclass
+class StudyData:
+    """The loaded battles, their features and the one fold column, as every step uses them."""
+
+    train: pd.DataFrame
+    test: pd.DataFrame | None
+    X: pd.DataFrame
+    X_test: pd.DataFrame | None
+    folds: pd.DataFrame
+    digests: dict
+
+    @property
+    def y(self) -> np.ndarray:
+        return self.train["label"].to_numpy(dtype=int)
+
+
+def prepare(config: StudyConfig, steps: Steps) -> StudyData:
+    """Load, check, featurize and fold: steps 1 to 3, shared by the study and its tuning workers."""
+    steps.say(1, f"load {config.train}" + (f" and {config.test}" if config.test else ""))
+    with steps.timed("load"):
+        train = load_battles(config.train)
+        check_trainable(train, config.train, config.n_splits)
+        test = load_battles(config.test) if config.test else None
+    digests = {"train": file_digest(config.train), **({"test": file_digest(config.test)} if config.test else {})}
+    steps.say(2, "featurize (cached on disk)" + (f" on Dask ({config.dask})" if config.dask else ""))
+    with ExitStack() as stack:
+        scheduler = config.dask and stack.enter_context(dask_scheduler(config.dask, config.features.n_jobs))
+        X = featurize(config, train, steps, "train", scheduler)
+        X_test = featurize(config, test, steps, "test", scheduler) if test is not None else None
+    steps.say(3, f"assign {config.n_splits} folds grouped by prompt (seed {config.seed})")
+    folds = assign_folds(train, config.n_splits, config.seed)
+    return StudyData(train, test, X, X_test, folds, digests)
+
+
+def tune_model(name: str, config: StudyConfig, data: StudyData, run_dir, time_budget, worker: int = 0):
+    """Tune ``name`` on the study's grouped subsample; a worker with the same config joins the same study."""
+    folds, groups = data.folds["fold"].to_numpy(), data.folds["group"].to_numpy()
+    rows = tuning_rows(groups, config.tune_rows, config.seed)
+    options = {"storage": config.storage, "seed": config.seed, "symmetric": config.symmetric, "worker": worker}
+    options |= {"n_trials": config.trials, "time_budget": time_budget, "show_progress": config.show_progress}
+    return tune(name, data.X[rows], data.y[rows], folds[rows], groups[rows], run_dir, **options), rows
 
 
 def run_study(config: StudyConfig) -> Path:
@@ -171,38 +259,35 @@ def run_study(config: StudyConfig) -> Path:
     steps = Steps(TOTAL_STEPS)
     run_dir = Path(config.out)
     run_dir.mkdir(parents=True, exist_ok=True)
-    steps.say(1, f"load {config.train}" + (f" and {config.test}" if config.test else ""))
-    train = load_battles(config.train)
-    check_trainable(train, config.train, config.n_splits)
-    test = load_battles(config.test) if config.test else None
-    digests = {"train": file_digest(config.train), **({"test": file_digest(config.test)} if config.test else {})}
-
-    steps.say(2, "featurize (cached on disk)")
-    X = featurize(config, train)
-    X_test = featurize(config, test) if test is not None else None
-    y = train["label"].to_numpy(dtype=int)
-
-    steps.say(3, f"assign {config.n_splits} folds grouped by prompt (seed {config.seed})")
-    fold_table = assign_folds(train, config.n_splits, config.seed)
-    fold_table.to_parquet(run_dir / "folds.parquet", index=False)
-    folds, groups = fold_table["fold"].to_numpy(), fold_table["group"].to_numpy()
+    data = prepare(config, steps)
+    data.folds.to_parquet(run_dir / "folds.parquet", index=False)
+    train, test, X, X_test, y = data.train, data.test, data.X, data.X_test, data.y
+    folds = data.folds["fold"].to_numpy()
 
     runs, finals = {}, {}
     for index, name in enumerate(config.models):
-        steps.say(4, f"tune, cross-validate and refit {name} ({index + 1} of {len(config.models)})")
         spent = sum(run.tune_seconds for run in runs.values())
         budget = budget_share(config.time_budget, spent, len(config.models) - index)
-        runs[name], finals[name] = run_model(name, config, X, y, folds, groups, X_test, run_dir, budget)
+        left = max(config.time_budget - spent, 0.0)
+        steps.say(
+            4,
+            f"tune ({budget:.0f} s of the {left:.0f} s of tuning left), cross-validate and refit {name} "
+            f"({index + 1} of {len(config.models)})",
+        )
+        runs[name], finals[name] = run_model(name, config, data, run_dir, budget, steps)
 
     steps.say(5, "stack the out-of-fold predictions")
-    oof = [runs[name].oof for name in config.models]
-    blends = {"average": stacking.average(oof), "stack": stacking.stack_out_of_fold(oof, y, folds)}
-    for blend, proba in blends.items():
-        write_predictions(run_dir / "oof" / f"{blend}.parquet", X.index, proba)
-    stacker = stacking.Stacker().fit(oof, y)
+    with steps.timed("stack"):
+        oof = [runs[name].oof for name in config.models]
+        blends = {"average": stacking.average(oof), "stack": stacking.stack_out_of_fold(oof, y, folds)}
+        for blend, proba in blends.items():
+            write_predictions(run_dir / "oof" / f"{blend}.parquet", X.index, proba)
+        stacker = stacking.Stacker().fit(oof, y)
 
     steps.say(6, "save the pipeline (settings, models, stacker, manifest)")
-    pipeline_dir = PreferencePipeline(config.features, finals, stacker, config.cache_dir).save(run_dir / "pipeline")
+    with steps.timed("save pipeline"):
+        pipeline = PreferencePipeline(config.features, finals, stacker, config.cache_dir)
+        pipeline_dir = pipeline.save(run_dir / "pipeline")
     for name in config.models:
         runs[name].size_bytes = sum(p.stat().st_size for p in (pipeline_dir / "models").glob(f"{name}.*"))
 
@@ -210,22 +295,24 @@ def run_study(config: StudyConfig) -> Path:
         steps.say(7, f"predict {len(test)} test battles with the saved pipeline")
         for name in config.models:
             write_predictions(run_dir / "test" / f"{name}.parquet", X_test.index, runs[name].test_folds)
-        pipeline = load_pipeline(pipeline_dir, cache_dir=config.cache_dir, show_progress=config.show_progress)
-        pipeline.predict_proba(test).to_csv(run_dir / "submission.csv", index=False)
+        with steps.timed("predict test"):
+            loaded = load_pipeline(pipeline_dir, cache_dir=config.cache_dir, show_progress=config.show_progress)
+            loaded.predict_proba(test).to_csv(run_dir / "submission.csv", index=False)
     else:
         steps.say(7, "no test file: no submission")
 
     steps.say(8, f"explain with SHAP on up to {config.shap_rows} rows")
-    explanations = {
-        name: explain.explain_model(finals[name], X, X.index, run_dir / "shap", config.shap_rows, seed=config.seed)
-        for name in config.models
-    }
+    explanations = {}
+    for name in config.models:
+        with steps.timed(f"SHAP {name}"):
+            model, out = finals[name], run_dir / "shap"
+            explanations[name] = explain.explain_model(model, X, X.index, out, config.shap_rows, seed=config.seed)
 
     steps.say(9, "write the report")
     meta = {
         "config": config.record(),
         "feature_fingerprint": config.features.fingerprint(),
-        "data_digests": digests,
+        "data_digests": data.digests,
         "rows": {"train": len(train), "test": 0 if test is None else len(test)},
         "n_features": X.shape[1],
         "versions": package_versions(),
@@ -234,6 +321,8 @@ def run_study(config: StudyConfig) -> Path:
             "tie_intercept": round(stacker.tie_intercept_, 4),
         },
     }
-    path = report.write_report(run_dir, runs, blends, y, explanations, meta)
+    with steps.timed("report"):
+        path = report.write_report(run_dir, runs, blends, y, explanations, meta)
+    steps.save(run_dir / "timings.json")
     print(f"report: {path}", flush=True)
     return run_dir

@@ -46,6 +46,7 @@ STOPPED = "stopped"
 HEARTBEAT_SECONDS = 10
 GRACE_SECONDS = 60
 MAX_RETRY = 1
+WORKER_SEED_STEP = 7919  # a prime: worker k's sampler seeds never meet worker 0's
 
 
 @dataclass
@@ -97,16 +98,28 @@ def study_name_for(name: str, X, y, folds, groups, seed: int, symmetric: bool) -
     return f"{name}-{digest.hexdigest()}"
 
 
-def open_study(study_name: str, storage: str, seed: int = 0) -> optuna.Study:
-    """Create or reopen a study (``study.trials_dataframe()`` lists its trials)."""
-    return optuna.create_study(
-        study_name=study_name,
-        storage=make_storage(storage),
-        direction="minimize",
-        sampler=optuna.samplers.TPESampler(seed=seed),
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
-        load_if_exists=True,
-    )
+def open_study(study_name: str, storage: str, seed: int = 0, attempts: int = 5) -> optuna.Study:
+    """Create or reopen a study (``study.trials_dataframe()`` lists its trials).
+
+    Workers that start together race to create the storage's tables and the study; the loser of
+    that race retries, and then finds what the winner made.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    for attempt in range(attempts):
+        try:
+            return optuna.create_study(
+                study_name=study_name,
+                storage=make_storage(storage),
+                direction="minimize",
+                sampler=optuna.samplers.TPESampler(seed=seed),
+                pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
+                load_if_exists=True,
+            )
+        except SQLAlchemyError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5 * (attempt + 1))
 
 
 def spent_seconds(study: optuna.Study) -> float:
@@ -193,27 +206,35 @@ def tune(
     symmetric: bool = True,
     show_progress: bool = True,
     study_name: str | None = None,
+    worker: int = 0,
 ) -> TuningResult:
     """Tune model ``name``; the result is also saved as ``tuning/<name>_best.json`` in the run folder.
 
-    When no trial completed (a budget spent before the first trial could finish), the model's
-    default parameters are returned.
+    ``n_trials`` counts the study's finished trials, whoever ran them: several processes (``worker``
+    0, 1, ...) calling this on the same data and storage share one study and stop together. The
+    sampler's seed moves on with the trials already stored and with the worker, so a resumed study
+    or a second worker does not draw the same parameters again. When no trial completed (a budget
+    spent before the first trial could finish), the model's default parameters are returned.
     """
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = storage or default_storage(run_dir)
     study_name = study_name or study_name_for(name, X, y, folds, groups, seed, symmetric)
     study = open_study(study_name, storage, seed)
     recover_interrupted(study)
+    study.sampler = optuna.samplers.TPESampler(seed=seed + len(study.trials) + WORKER_SEED_STEP * worker)
     model_class = MODELS[name]
     if not study.trials:
         # the first trial is the hand-set default, so tuning never ends worse than no tuning
-        study.enqueue_trial(model_class.default_params())
+        study.enqueue_trial(model_class.default_params(), skip_if_exists=True)
     done = sum(trial.state in FINISHED for trial in study.trials)
     time_left = None if time_budget is None else time_budget - spent_seconds(study)
     if done < n_trials and (time_left is None or time_left > 0):
         deadline = None if time_left is None else time.perf_counter() + time_left
         objective = objective_for(name, X, y, folds, groups, seed, symmetric, deadline, study)
-        study.optimize(objective, n_trials=n_trials - done, timeout=time_left, show_progress_bar=show_progress)
+        enough = optuna.study.MaxTrialsCallback(n_trials, states=FINISHED)  # counts every worker's trials
+        study.optimize(
+            objective, n_trials=n_trials - done, timeout=time_left, show_progress_bar=show_progress, callbacks=[enough]
+        )
     result = summarise(study, name)
     out = Path(run_dir) / "tuning" / f"{name}_best.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -80,3 +80,14 @@ def featurized_fixture(n_rows: int = 200):
 def dataset():
     """200 fixture battles, their cheap-preset features and labels, shared by the model-level tests."""
     return featurized_fixture(200)
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A throwaway PostgreSQL server on 127.0.0.1 for the session; skips, saying why, where there is none."""
+    from prefeat.postgres import postgres_bin, throwaway_postgres
+
+    if postgres_bin() is None:
+        pytest.skip("PostgreSQL is not installed and `make` could not install it (apt-get install -y postgresql)")
+    with throwaway_postgres() as url:
+        yield url

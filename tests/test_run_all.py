@@ -203,3 +203,30 @@ def test_models_option_picks_a_subset_and_names_unknown_ones(capsys):
     with pytest.raises(SystemExit):
         run_all.parse_args(["--models", "xgboost,lightgbm"])
     assert "lightgbm" in capsys.readouterr().err
+
+
+def test_tuning_rows_keep_whole_prompt_groups():
+    from prefeat.study import tuning_rows
+
+    groups = np.repeat(np.arange(50), 4)  # 50 prompts, 4 battles each
+    kept = tuning_rows(groups, 60, seed=0)
+    assert 60 <= kept.sum() < 64
+    assert all(kept[groups == g].all() or not kept[groups == g].any() for g in range(50))
+    np.testing.assert_array_equal(kept, tuning_rows(groups, 60, seed=0))
+    assert not np.array_equal(kept, tuning_rows(groups, 60, seed=1))
+    assert tuning_rows(groups, None, seed=0).all() and tuning_rows(groups, 500, seed=0).all()
+
+
+def test_large_data_tunes_on_a_subsample_and_reuses_it_for_the_learning_curve(tmp_path):
+    write_inputs(tmp_path)
+    run = run_study_in(tmp_path, "--models", "linear", "--tune-rows", "60")
+    results = json.loads((run / "results.json").read_text())
+    fractions = sorted(float(f) for f in results["learning_curves"]["linear"])
+    assert len(fractions) == 2 and 0.45 < fractions[0] < 0.6 and fractions[1] == 1.0
+    timings = json.loads((run / "timings.json").read_text())
+    parts = [part["part"] for part in timings]
+    assert "tune linear" in parts and "out-of-fold fits linear" in parts and "learning curve linear" not in parts
+    assert {"featurize train: length", "featurize test: refusal", "predict test", "report"} <= set(parts)
+    assert all(part["seconds"] >= 0 and part["end"] >= part["start"] for part in timings)
+    oof = pd.read_parquet(run / "oof" / "linear.parquet")
+    assert len(oof) == 120  # the final fits score every row

@@ -1,7 +1,8 @@
-"""A tuning process for the interruption tests: tunes a deliberately slow model on the fixture data.
+"""A tuning process for the interruption and worker tests: tunes a deliberately slow model on the fixture data.
 
-Usage: python tuning_worker.py RUN_DIR STORAGE N_TRIALS. Each fold fit of the ``slow-linear``
-model sleeps, so a test can interrupt a trial part-way through.
+Usage: python tuning_worker.py RUN_DIR STORAGE N_TRIALS [WORKER]. Each fold fit of the
+``slow-linear`` model sleeps, so a test can interrupt a trial part-way through. The heartbeat is
+shortened so that a test sees a dead worker's trial failed within seconds.
 """
 
 import sys
@@ -9,9 +10,9 @@ import time
 
 from conftest import featurized_fixture
 
+from prefeat import tuning
 from prefeat.folds import assign_folds
 from prefeat.models import MODELS, LinearModel
-from prefeat.tuning import tune
 
 FOLD_SECONDS = 0.4
 
@@ -36,6 +37,17 @@ def inputs():
 
 if __name__ == "__main__":
     run_dir, storage, n_trials = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    worker = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+    tuning.HEARTBEAT_SECONDS, tuning.GRACE_SECONDS = 1, 4
     register()
     print("tuning", flush=True)
-    tune("slow-linear", *inputs(), run_dir, n_trials=n_trials, time_budget=None, storage=storage, show_progress=False)
+    tuning.tune(
+        "slow-linear",
+        *inputs(),
+        run_dir,
+        n_trials=n_trials,
+        time_budget=None,
+        storage=storage,
+        show_progress=False,
+        worker=worker,
+    )
