@@ -27,15 +27,16 @@ def pip(*args: str) -> None:
     subprocess.run([sys.executable, "-m", "pip", *args], check=True)
 
 
-def build(out: Path, extras=EXTRAS) -> list[Path]:
-    """Write the wheels into ``out`` (emptied first) and return them."""
+def build(out: Path, extras=EXTRAS, python_version: str | None = None) -> list[Path]:
+    """Write the wheels into ``out`` (emptied first) and return them; ``python_version``: the target's Python."""
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("*.whl"):
         old.unlink()
     pip("wheel", "--quiet", "--no-deps", "--no-build-isolation", "--wheel-dir", str(out), str(REPO))
     if extras:
         pinned = [f"{name}=={version(name)}" for name in extras]
-        pip("download", "--quiet", "--no-deps", "--only-binary=:all:", "--dest", str(out), *pinned)
+        target = ["--python-version", python_version] if python_version else []
+        pip("download", "--quiet", "--no-deps", "--only-binary=:all:", *target, "--dest", str(out), *pinned)
     return sorted(out.glob("*.whl"))
 
 
@@ -43,8 +44,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=REPO / "dist" / "wheelhouse")
     parser.add_argument("--only-prefeat", action="store_true", help="no extras (for an image that has them)")
+    parser.add_argument("--python-version", help="the Python of the notebook, e.g. 3.12 (default: this one)")
     args = parser.parse_args(argv)
-    wheels = build(args.out, () if args.only_prefeat else EXTRAS)
+    wheels = build(args.out, () if args.only_prefeat else EXTRAS, args.python_version)
     for wheel in wheels:
         print(f"{wheel.stat().st_size / 1e6:8.1f} MB  {wheel.name}")
     return 0
