@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
+from dataclasses import fields
 
 import numpy as np
 import pandas as pd
@@ -109,14 +110,7 @@ class ArenaFeaturizer(TransformerMixin, BaseEstimator):
 
     def fit(self, X=None, y=None):
         """Resolve the settings and the output columns; no feature learns from the data."""
-        self.settings_ = FeaturizerSettings(
-            families=self.families,
-            embedding_model=self.embedding_model,
-            embedding_max_length=self.embedding_max_length,
-            embedding_int8=self.embedding_int8,
-            batch_size=self.batch_size,
-            n_jobs=self.n_jobs,
-        )
+        self.settings_ = FeaturizerSettings(**{f.name: getattr(self, f.name) for f in fields(FeaturizerSettings)})
         self.family_names_ = self.settings_.families
         self.feature_names_out_ = np.array(self.settings_.columns(), dtype=object)
         return self

@@ -6,6 +6,7 @@ Every loader returns the same tidy frame (see :func:`load_battles`). Malformed i
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable
 from pathlib import Path
@@ -34,6 +35,15 @@ class BattleDataError(ValueError):
         if column is not None:
             where.append(f"column '{column}'")
         super().__init__(f"{', '.join(where)}: {what}")
+
+
+def file_digest(path, algorithm: str = "blake2b", digest_size: int | None = 16) -> str:
+    """Hex digest of a file's bytes, read in 1 MiB chunks (blake2b-128 for data files; sha256 for manifests)."""
+    digest = hashlib.new(algorithm, digest_size=digest_size) if digest_size else hashlib.new(algorithm)
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def repair_text(text: str) -> str:

@@ -11,11 +11,9 @@ is not on this machine.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import warnings
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +22,9 @@ import pandas as pd
 import prefeat
 from prefeat.features import embedding
 from prefeat.featurizer import ArenaFeaturizer
+from prefeat.io import file_digest
 from prefeat.models import PreferenceModel, load_model
+from prefeat.registry import package_version
 from prefeat.settings import FeaturizerSettings
 from prefeat.stacking import Stacker
 
@@ -43,13 +43,7 @@ class PipelineError(RuntimeError):
 
 
 def package_versions() -> dict[str, str]:
-    found = {}
-    for name in VERSIONED_PACKAGES:
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            found[name] = "not installed"
-    return found
+    return {name: package_version(name) for name in VERSIONED_PACKAGES}
 
 
 def submission_frame(ids, proba: np.ndarray) -> pd.DataFrame:
@@ -60,11 +54,7 @@ def submission_frame(ids, proba: np.ndarray) -> pd.DataFrame:
 
 
 def file_sha256(path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return file_digest(path, "sha256", digest_size=None)
 
 
 class PreferencePipeline:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import time
 from contextlib import ExitStack, contextmanager
@@ -16,7 +15,7 @@ import pandas as pd
 from prefeat import explain, report, stacking
 from prefeat.featurizer import ArenaFeaturizer, dask_scheduler
 from prefeat.folds import assign_folds, prompt_groups
-from prefeat.io import BattleDataError, load_battles
+from prefeat.io import BattleDataError, file_digest, load_battles
 from prefeat.metrics import scores
 from prefeat.models import MODELS, make_model
 from prefeat.oof import cross_validate, write_predictions
@@ -92,14 +91,6 @@ class Steps:
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(self.records, indent=2))
-
-
-def file_digest(path) -> str:
-    digest = hashlib.blake2b(digest_size=16)
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def check_trainable(battles: pd.DataFrame, path, n_splits: int) -> None:

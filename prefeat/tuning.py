@@ -25,6 +25,7 @@ import os
 import socket
 import time
 import warnings
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -72,8 +73,7 @@ def default_storage(run_dir) -> str:
 def make_storage(url: str) -> RDBStorage:
     """An RDB storage with a heartbeat, so a trial of a dead worker is failed and retried."""
     engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # heartbeats: stable since 2021
+    with without_experimental_warnings():
         return RDBStorage(
             url,
             engine_kwargs=engine_kwargs,
@@ -84,9 +84,16 @@ def make_storage(url: str) -> RDBStorage:
 
 
 def retry_callback() -> RetryHeartbeatStaleTrialCallback:
+    with without_experimental_warnings():
+        return RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)
+
+
+@contextmanager
+def without_experimental_warnings():
+    """Optuna still tags its heartbeat and retry API experimental, though stable since 2021."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)
+        yield
 
 
 def study_name_for(name: str, X, y, folds, groups, seed: int, symmetric: bool) -> str:
