@@ -61,6 +61,15 @@ def study_parser(description: str) -> argparse.ArgumentParser:
         "--embedding-max-length", type=int, default=DEFAULTS.embedding_max_length, help="truncate embedding inputs"
     )
     parser.add_argument("--embedding-int8", action="store_true", help="int8 quantization of a transformer model")
+    parser.add_argument(
+        "--embedding-components",
+        type=int,
+        default=DEFAULTS.embedding_components,
+        help="size of the learned projection of each answer's embedding (0: none)",
+    )
+    parser.add_argument(
+        "--prompt-topics", type=int, default=DEFAULTS.prompt_topics, help="learned prompt topics (0: none)"
+    )
     parser.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size, help="texts per embedding batch")
     parser.add_argument("--n-jobs", type=int, default=DEFAULTS.n_jobs, help="processes for the text families")
     parser.add_argument(
@@ -78,6 +87,8 @@ def feature_settings(args: argparse.Namespace) -> FeaturizerSettings:
         embedding_model=args.embedding_model,
         embedding_max_length=args.embedding_max_length,
         embedding_int8=args.embedding_int8,
+        embedding_components=args.embedding_components,
+        prompt_topics=args.prompt_topics,
         batch_size=args.batch_size,
         n_jobs=args.n_jobs,
     )

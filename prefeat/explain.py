@@ -2,9 +2,10 @@
 
 The boosters use shap's TreeExplainer on the underlying booster (one pass in margin units, per
 class); the linear model's SHAP values are exact and computed from its coefficients; so values are
-log-odds contributions for every model. A symmetric model averages both A/B
-orders at prediction; its explanation is that of the booster on the given order, which the
-swap-trained booster makes mirror-consistent.
+log-odds contributions for every model. The lexical model is linear in its n-grams: its values are
+exact too, those of its win model (A over B, shown for P(a) and P(b)) and of its tie model. A
+symmetric model averages both A/B orders at prediction; its explanation is that of the booster on
+the given order, which the swap-trained booster makes mirror-consistent.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from prefeat.models import CLASSES, LinearModel
+from prefeat.estimator import CLASSES
+from prefeat.lexical import LexicalModel, design
+from prefeat.models import LinearModel
 from prefeat.records import Explanation
 from prefeat.registry import family_of
 
@@ -56,7 +59,11 @@ def linear_shap_values(pipeline, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarra
 
 def importance_table(values: np.ndarray, feature_names) -> pd.DataFrame:
     """Mean |SHAP| per feature and class, with their total, largest first."""
-    mean_abs = np.abs(values).mean(axis=0)
+    return importance_frame(np.abs(values).mean(axis=0), feature_names)
+
+
+def importance_frame(mean_abs: np.ndarray, feature_names) -> pd.DataFrame:
+    """A (features, classes) array of mean |SHAP| as a table with their total, largest first."""
     table = pd.DataFrame(mean_abs, index=list(feature_names), columns=[f"mean_abs_shap_{c}" for c in CLASSES])
     table["total"] = table.sum(axis=1)
     return table.sort_values("total", ascending=False)
@@ -110,14 +117,62 @@ def waterfall_plot(values, base_values, X: pd.DataFrame, row: int, class_index: 
     return save_figure(plt.gcf(), path)
 
 
+def mean_abs_centred(matrix) -> np.ndarray:
+    """Per column of a sparse matrix, the mean of |value - column mean| over its rows."""
+    matrix = matrix.tocsc()
+    n_rows = matrix.shape[0]
+    means = np.asarray(matrix.mean(axis=0)).ravel()
+    columns = np.repeat(np.arange(matrix.shape[1]), np.diff(matrix.indptr))
+    stored = np.bincount(columns, np.abs(matrix.data - means[columns]), minlength=matrix.shape[1])
+    zeros = n_rows - np.diff(matrix.indptr)
+    return (stored + zeros * np.abs(means)) / n_rows
+
+
+def lexical_importance(model: LexicalModel, texts: pd.DataFrame) -> pd.DataFrame:
+    """Exact mean |SHAP| per column of the lexical model (``lexical__"<n-gram>"`` for A minus B,
+    ``lexical__|"<n-gram>"|`` for the distance), per class, against ``texts`` as background.
+
+    A linear log-odds' SHAP value is coefficient x (value - background mean).
+    """
+    rows = design(model.difference(texts))
+    coef = model.booster_["classifier"].coef_
+    spread = mean_abs_centred(rows)
+    ngrams = model.booster_["vectorizer"].get_feature_names_out()
+    names = [f'lexical__"{ngram}"' for ngram in ngrams] + [f'lexical__|"{ngram}"|' for ngram in ngrams]
+    return importance_frame(np.abs(coef).T * spread[:, None], names)
+
+
+def explain_lexical(model: LexicalModel, texts: pd.DataFrame, out_dir: Path) -> Explanation:
+    """The lexical model's n-gram importances and its strongest n-grams for A over B and for a tie."""
+    importance = lexical_importance(model, texts)
+    weights = model.ngram_weights()
+    name = model.name
+    importance.to_csv(out_dir / f"shap_{name}_features.csv")
+    strongest = pd.concat(
+        {
+            "A over B": weights["A over B"].sort_values(ascending=False).head(15),
+            "B over A": weights["A over B"].sort_values().head(15),
+            "tie": weights["tie"].sort_values(ascending=False).head(15),
+        }
+    ).rename("coefficient")
+    strongest.to_csv(out_dir / f"{name}_top_ngrams.csv")
+    files = [bar_plot(importance, f"{name}: top n-grams", out_dir / f"shap_{name}_bar.png")]
+    return Explanation(importance, family_table(importance), files)
+
+
 def explain_model(
     model, X: pd.DataFrame, ids, out_dir, max_rows: int = 1000, n_battles: int = 3, seed: int = 0
 ) -> Explanation:
-    """Write the importance tables and plots for one model, from a seeded sample of ``max_rows`` rows."""
+    """Write the importance tables and plots for one model, from a seeded sample of ``max_rows`` rows.
+
+    ``X`` is what the model reads: the feature table, or the answers' texts for the lexical model.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     rows = np.sort(rng.choice(len(X), size=min(max_rows, len(X)), replace=False))
+    if isinstance(model, LexicalModel):
+        return explain_lexical(model, X.iloc[rows], out_dir)
     sample = X.iloc[rows][explained_columns(model)]
     values, base_values = shap_values(model, sample)
     importance = importance_table(values, sample.columns)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
-from dataclasses import fields
+from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
@@ -35,6 +35,31 @@ def as_sides(column: pd.Series) -> list[tuple[str, ...]]:
     return sides
 
 
+@dataclass
+class BattleSides:
+    """The battles' sides as tuples of turns, their content hashes, and the distinct ones by hash."""
+
+    hashes: dict[str, list[str]]
+    unique: dict[str, tuple[str, ...]]
+    battle_hashes: list[str]
+    battles: dict[str, tuple[tuple[str, ...], ...]]
+
+
+def battle_sides(X: pd.DataFrame) -> BattleSides:
+    """Sides and hashes of the battles in ``X``; a battle's hash is that of its three sides' hashes."""
+    missing = [column for column in SIDE_COLUMNS if column not in X.columns]
+    if missing:
+        raise ValueError(f"ArenaFeaturizer needs the columns {list(SIDE_COLUMNS)}; missing {missing}")
+    roles = {column: as_sides(X[column]) for column in SIDE_COLUMNS}
+    hashes = {column: [side_hash(turns) for turns in sides] for column, sides in roles.items()}
+    unique = {}
+    for column in SIDE_COLUMNS:
+        unique.update(zip(hashes[column], roles[column], strict=True))
+    battle_hashes = [side_hash(triple) for triple in zip(*hashes.values(), strict=True)]
+    battles = dict(zip(battle_hashes, zip(*roles.values(), strict=True), strict=True))
+    return BattleSides(hashes, unique, battle_hashes, battles)
+
+
 @contextmanager
 def dask_scheduler(scheduler: str, n_jobs: int = -1):
     """A Dask scheduler's address: a LocalCluster of ``n_jobs`` processes for ``"local"`` (stopped after)."""
@@ -59,7 +84,7 @@ def on_dask(client, compute, chunks):
 class ArenaFeaturizer(TransformerMixin, BaseEstimator):
     """Features of the prompt, answer A and answer B, with A-vs-B comparisons.
 
-    The first six parameters are those of :class:`~prefeat.settings.FeaturizerSettings`, with its
+    The first eight parameters are those of :class:`~prefeat.settings.FeaturizerSettings`, with its
     defaults (``ArenaFeaturizer.from_settings`` builds one from a settings object):
 
     families : preset name (``"cheap"``, ``"fast"``, ``"all"``), list of family names, or None (``"all"``).
@@ -67,6 +92,8 @@ class ArenaFeaturizer(TransformerMixin, BaseEstimator):
     embedding_max_length : truncate embedding inputs to this many tokens (None: the model's own limit).
     embedding_int8 : dynamic int8 quantization of a transformer embedding model (faster, but on MiniLM its
         cosine to the fp32 vectors is 0.93-0.96, below the 0.98 bar: see BENCHMARKS.md).
+    embedding_components : size of the projection of each answer's vector, learned in ``fit`` (0: none).
+    prompt_topics : number of prompt topics, clusters learned in ``fit`` (0: none).
     batch_size : texts per embedding batch, and per progress step for the other families.
     n_jobs : processes for the text families (joblib; -1 = all cores); the embedding model uses torch's threads.
     cache_dir : folder of the on-disk cache; None uses ``$PREFEAT_CACHE`` or ``~/.cache/prefeat``;
@@ -85,6 +112,8 @@ class ArenaFeaturizer(TransformerMixin, BaseEstimator):
         embedding_model=DEFAULTS.embedding_model,
         embedding_max_length=DEFAULTS.embedding_max_length,
         embedding_int8=DEFAULTS.embedding_int8,
+        embedding_components=DEFAULTS.embedding_components,
+        prompt_topics=DEFAULTS.prompt_topics,
         batch_size=DEFAULTS.batch_size,
         n_jobs=DEFAULTS.n_jobs,
         cache_dir=None,
@@ -95,6 +124,8 @@ class ArenaFeaturizer(TransformerMixin, BaseEstimator):
         self.embedding_model = embedding_model
         self.embedding_max_length = embedding_max_length
         self.embedding_int8 = embedding_int8
+        self.embedding_components = embedding_components
+        self.prompt_topics = prompt_topics
         self.batch_size = batch_size
         self.n_jobs = n_jobs
         self.cache_dir = cache_dir
@@ -109,11 +140,43 @@ class ArenaFeaturizer(TransformerMixin, BaseEstimator):
         return None if self.cache_dir is False else (self.cache_dir or default_cache_dir())
 
     def fit(self, X=None, y=None):
-        """Resolve the settings and the output columns; no feature learns from the data."""
+        """Resolve the settings and the output columns, and learn what families learn from texts.
+
+        Only the embedding family learns (its projection and prompt topics, from the texts of ``X``,
+        never from ``y``); without it, or with both turned off, ``X`` may be None.
+        """
+        learners = self._resolve_settings()
+        if learners and X is None:
+            raise ValueError(f"the families {learners} learn from the battles' texts: fit needs the battles")
+        self.learned_ = {}
+        if learners:
+            sides = battle_sides(X)
+            with self._dask_client() as client:
+                for name in learners:
+                    family = self.settings_.family(name, self._cache_root())
+                    rows_by_hash = self._side_rows(family, sides.unique, client)
+                    # distinct texts in hash order: what is learned depends on the set of texts, not
+                    # on row order or on which answer is A, so fitting on swapped battles learns the same
+                    prompts = rows_by_hash(sorted(set(sides.hashes["prompt"])))
+                    answers = rows_by_hash(sorted({*sides.hashes["response_a"], *sides.hashes["response_b"]}))
+                    self.learned_[name] = family.learn(prompts, answers)
+        return self
+
+    def with_learned(self, learned: dict[str, dict[str, np.ndarray]]) -> ArenaFeaturizer:
+        """This featurizer, fitted with what an earlier ``fit`` learned (a saved pipeline's), without data."""
+        learners = self._resolve_settings()
+        missing = [name for name in learners if name not in learned]
+        if missing:
+            raise ValueError(f"nothing learned is given for the families {missing}")
+        self.learned_ = {name: learned[name] for name in learners}
+        return self
+
+    def _resolve_settings(self) -> list[str]:
+        """Set the settings and output columns; return the families that learn from texts."""
         self.settings_ = FeaturizerSettings(**{f.name: getattr(self, f.name) for f in fields(FeaturizerSettings)})
         self.family_names_ = self.settings_.families
         self.feature_names_out_ = np.array(self.settings_.columns(), dtype=object)
-        return self
+        return [name for name in self.family_names_ if self.settings_.family(name).learn is not None]
 
     def get_feature_names_out(self, input_features=None):
         check_is_fitted(self, "feature_names_out_")
@@ -121,21 +184,18 @@ class ArenaFeaturizer(TransformerMixin, BaseEstimator):
 
     def transform(self, X) -> np.ndarray:
         check_is_fitted(self, "settings_")
-        missing = [column for column in SIDE_COLUMNS if column not in X.columns]
-        if missing:
-            raise ValueError(f"ArenaFeaturizer needs the columns {list(SIDE_COLUMNS)}; missing {missing}")
-        roles = {column: as_sides(X[column]) for column in SIDE_COLUMNS}
-        hashes = {column: [side_hash(turns) for turns in sides] for column, sides in roles.items()}
-        unique = {}
-        for column in SIDE_COLUMNS:
-            unique.update(zip(hashes[column], roles[column], strict=True))
+        sides = battle_sides(X)
         blocks = []
         with self._dask_client() as client:
             for name in self.family_names_:
                 family = self.settings_.family(name, self._cache_root())
-                rows_by_hash = self._side_rows(family, unique, client)
-                prompt, side_a, side_b = (rows_by_hash(hashes[column]) for column in SIDE_COLUMNS)
-                blocks.append(family.assemble(prompt, side_a, side_b))
+                if family.unit == "battle":
+                    rows_by_hash = self._side_rows(family, sides.battles, client)
+                    blocks.append(family.assemble_battles(rows_by_hash(sides.battle_hashes)))
+                    continue
+                rows_by_hash = self._side_rows(family, sides.unique, client)
+                prompt, side_a, side_b = (rows_by_hash(sides.hashes[column]) for column in SIDE_COLUMNS)
+                blocks.append(family.assemble(prompt, side_a, side_b, self.learned_.get(name)))
         return np.hstack(blocks) if blocks else np.empty((len(X), 0))
 
     @contextmanager

@@ -46,6 +46,14 @@ def file_digest(path, algorithm: str = "blake2b", digest_size: int | None = 16) 
     return digest.hexdigest()
 
 
+def table_digest(table: pd.DataFrame | None) -> bytes:
+    """Content hash of a feature or text table, its column names included; empty for None."""
+    if table is None:
+        return b""
+    rows = pd.util.hash_pandas_object(table, index=False).to_numpy()
+    return hashlib.blake2b(json.dumps(list(map(str, table.columns))).encode() + rows.tobytes()).digest()
+
+
 def repair_text(text: str) -> str:
     """Pair valid UTF-16 surrogates and replace lone ones with U+FFFD.
 

@@ -1,6 +1,7 @@
 """A saved pipeline: what a training run leaves so that another machine can predict, offline.
 
-One folder holds the featurizer settings, the feature columns, each refitted model in its
+One folder holds the featurizer settings and what the featurizer learned from the training texts
+(``featurizer.npz``), the feature columns, each refitted model in its
 library's own format (XGBoost UBJ, CatBoost ``.cbm``, scikit-learn models as skops files loaded
 with an explicit type allowlist: nothing in the folder is unpickled), the stacker's weights as
 JSON, the package versions of the training run, the distilled static embedding model when the
@@ -20,16 +21,19 @@ import numpy as np
 import pandas as pd
 
 import prefeat
+from prefeat.estimator import PreferenceModel
 from prefeat.features import embedding
 from prefeat.featurizer import ArenaFeaturizer
 from prefeat.io import file_digest
-from prefeat.models import PreferenceModel, load_model
+from prefeat.lexical import answer_texts
+from prefeat.models import load_model
 from prefeat.registry import package_version
 from prefeat.settings import FeaturizerSettings
 from prefeat.stacking import Stacker
 
 PIPELINE_FORMAT = 1
 MANIFEST = "manifest.json"
+LEARNED = "featurizer.npz"
 SUBMISSION_COLUMNS = ("winner_model_a", "winner_model_b", "winner_tie")
 SUBMISSION_FLOOR = 1e-6
 VERSIONED_PACKAGES = (
@@ -60,8 +64,9 @@ def file_sha256(path) -> str:
 class PreferencePipeline:
     """Featurizer settings, fitted models and the stacker: battles in, the three probabilities out.
 
-    ``cache_dir``, ``show_progress`` and ``n_jobs`` are how this machine computes the features;
-    they change no value.
+    ``learned`` is what the featurizer's families learned from the training texts
+    (``ArenaFeaturizer.learned_``). ``cache_dir``, ``show_progress`` and ``n_jobs`` are how this
+    machine computes the features; they change no value.
     """
 
     def __init__(
@@ -72,6 +77,7 @@ class PreferencePipeline:
         cache_dir=None,
         show_progress: bool = True,
         n_jobs: int | None = None,
+        learned: dict | None = None,
     ):
         self.settings = settings
         self.models = models
@@ -79,6 +85,7 @@ class PreferencePipeline:
         self.cache_dir = cache_dir
         self.show_progress = show_progress
         self.n_jobs = n_jobs
+        self.learned = learned or {}
 
     def features(self, battles: pd.DataFrame) -> pd.DataFrame:
         """The feature table of ``battles``, indexed by ``id``."""
@@ -86,15 +93,27 @@ class PreferencePipeline:
         featurizer = ArenaFeaturizer.from_settings(
             self.settings, cache_dir=self.cache_dir, show_progress=self.show_progress
         ).set_params(**options)
-        return featurizer.set_output(transform="pandas").fit_transform(battles).set_axis(battles["id"].to_numpy())
+        featurizer = featurizer.with_learned(self.learned).set_output(transform="pandas")
+        return featurizer.transform(battles).set_axis(battles["id"].to_numpy())
 
-    def predict_features(self, features: pd.DataFrame) -> np.ndarray:
-        """The stacked probabilities (rows, 3) of a feature table."""
-        return self.stacker.predict_proba([model.predict_proba(features) for model in self.models.values()])
+    def inputs(self, battles: pd.DataFrame) -> dict[str, pd.DataFrame]:
+        """What the models read, by kind: ``features`` (the feature table) and ``texts`` (the answers)."""
+        reads = {model.reads for model in self.models.values()}
+        inputs = {"features": self.features(battles)} if "features" in reads else {}
+        return inputs | ({"texts": answer_texts(battles)} if "texts" in reads else {})
+
+    def model_probas(self, battles: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Each model's probabilities (rows, 3) of ``battles``; each model gets what it reads."""
+        inputs = self.inputs(battles)
+        return {name: model.predict_proba(inputs[model.reads]) for name, model in self.models.items()}
+
+    def predict_battles(self, battles: pd.DataFrame) -> np.ndarray:
+        """The stacked probabilities (rows, 3) of ``battles``."""
+        return self.stacker.predict_proba(list(self.model_probas(battles).values()))
 
     def predict_proba(self, battles: pd.DataFrame) -> pd.DataFrame:
         """``id, winner_model_a, winner_model_b, winner_tie``: one row per battle, in order, ready to submit."""
-        return submission_frame(battles["id"], self.predict_features(self.features(battles)))
+        return submission_frame(battles["id"], self.predict_battles(battles))
 
     def save(self, folder) -> Path:
         """Write the pipeline folder (replacing one that is there) and its manifest."""
@@ -105,6 +124,7 @@ class PreferencePipeline:
         settings = self.settings.to_dict() | {"fingerprint": self.settings.fingerprint()}
         (folder / "settings.json").write_text(json.dumps(settings, indent=2))
         (folder / "columns.json").write_text(json.dumps(self.settings.columns(), indent=2))
+        np.savez(folder / LEARNED, **flatten_learned(self.learned))
         (folder / "versions.json").write_text(json.dumps(package_versions(), indent=2))
         stacker = {
             "models": list(self.models),
@@ -127,6 +147,18 @@ class PreferencePipeline:
         }
         (folder / MANIFEST).write_text(json.dumps(manifest, indent=2))
         return folder
+
+
+def flatten_learned(learned: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    return {f"{family}.{name}": array for family, arrays in learned.items() for name, array in arrays.items()}
+
+
+def nest_learned(flat) -> dict[str, dict[str, np.ndarray]]:
+    learned: dict[str, dict[str, np.ndarray]] = {}
+    for key in flat:
+        family, _, name = key.partition(".")
+        learned.setdefault(family, {})[name] = flat[key]
+    return learned
 
 
 def read_manifest(folder: Path) -> dict:
@@ -213,4 +245,6 @@ def load_pipeline(path, cache_dir=None, show_progress: bool = True, n_jobs: int 
     stacker.tie_intercept_ = float(stacked["tie_intercept"])
     stacker.temperature_ = float(stacked["temperature"])
     stacker.classes_, stacker.n_features_in_ = np.arange(3), 3 * len(models)
-    return PreferencePipeline(settings, models, stacker, cache_dir, show_progress, n_jobs)
+    with np.load(folder / LEARNED, allow_pickle=False) as stored:
+        learned = nest_learned({key: stored[key] for key in stored.files})
+    return PreferencePipeline(settings, models, stacker, cache_dir, show_progress, n_jobs, learned)

@@ -17,7 +17,6 @@ class ModelRun:
     name: str
     params: dict
     oof: np.ndarray
-    test_folds: np.ndarray | None
     scores: dict
     fold_losses: list[float]
     tune_seconds: float = 0.0

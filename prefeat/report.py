@@ -22,7 +22,7 @@ def markdown_table(header: list[str], rows: list[list]) -> str:
     def cell(value):
         if isinstance(value, float):
             return f"{value:.4f}" if abs(value) < 100 else f"{value:.0f}"
-        return str(value)
+        return str(value).replace("|", "\\|").replace("\n", " ")  # n-gram names may hold either
 
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
@@ -88,6 +88,9 @@ ARCHITECTURES = {
     "linear": "The linear model (a logistic regression on the bounded comparison columns) cannot learn interactions "
     "or thresholds, but it is the fastest and smallest, and its errors differ from the trees', which is what the "
     "stack feeds on.",
+    "lexical": "The lexical model reads the answers themselves (character n-grams, A minus B) rather than the "
+    "features: alone it is no better than the others, but its errors differ most, so it adds the most to the "
+    "stack; it is the slowest to predict (it tokenizes every text) and the largest on disk.",
 }
 
 

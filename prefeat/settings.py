@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import asdict, dataclass, fields
 
-from prefeat.features.embedding import DEFAULT_BATCH_SIZE, DEFAULT_MODEL
+from prefeat.features.embedding import DEFAULT_BATCH_SIZE, DEFAULT_COMPONENTS, DEFAULT_MODEL, DEFAULT_TOPICS
 from prefeat.registry import FAMILIES, PRESETS, FeatureFamily, embedding_family, resolve_families
 
 DEFAULT_PRESET = "all"
@@ -22,15 +22,19 @@ class FeaturizerSettings:
     """Feature families and the embedding model with its options.
 
     ``families`` takes a preset name, a list of family names or None (the default preset) and
-    is stored resolved, as a tuple of names. ``batch_size`` is texts per embedding batch (it can
-    move embedding values in the last float digits, so it is part of the fingerprint);
-    ``n_jobs`` is processes for the text families and changes no value.
+    is stored resolved, as a tuple of names. ``embedding_components`` is the size of the learned
+    projection of each answer's vector and ``prompt_topics`` the number of learned prompt topics
+    (0 turns either off). ``batch_size`` is texts per embedding batch (it can move embedding values
+    in the last float digits, so it is part of the fingerprint); ``n_jobs`` is processes for the
+    text families and changes no value.
     """
 
     families: tuple[str, ...] = PRESETS[DEFAULT_PRESET]
     embedding_model: str = DEFAULT_MODEL
     embedding_max_length: int | None = None
     embedding_int8: bool = False
+    embedding_components: int = DEFAULT_COMPONENTS
+    prompt_topics: int = DEFAULT_TOPICS
     batch_size: int = DEFAULT_BATCH_SIZE
     n_jobs: int = -1
 
@@ -42,7 +46,13 @@ class FeaturizerSettings:
         """The family ``name`` as these settings configure it (``cache_dir`` holds a distilled static model)."""
         if name == "embedding":
             return embedding_family(
-                self.embedding_model, self.batch_size, cache_dir, self.embedding_max_length, self.embedding_int8
+                self.embedding_model,
+                self.batch_size,
+                cache_dir,
+                self.embedding_max_length,
+                self.embedding_int8,
+                self.embedding_components,
+                self.prompt_topics,
             )
         return FAMILIES[name]
 
@@ -52,6 +62,7 @@ class FeaturizerSettings:
     def fingerprint(self) -> str:
         """A hash of everything that determines the feature values."""
         keys = "|".join(self.family(name).cache_key for name in self.families)
+        keys += f"|components={self.embedding_components}|topics={self.prompt_topics}"
         return hashlib.blake2b(keys.encode(), digest_size=8).hexdigest()
 
     def to_dict(self) -> dict:

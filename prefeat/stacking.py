@@ -21,8 +21,8 @@ from scipy.optimize import minimize, minimize_scalar
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_array, check_is_fitted
 
+from prefeat.estimator import check_labels
 from prefeat.metrics import log_loss
-from prefeat.models import check_labels
 
 EPSILON = 1e-6
 TIE = 2

@@ -7,19 +7,23 @@ import json
 import time
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from prefeat import explain, report, stacking
+from prefeat.features.embedding import default_cache_dir
 from prefeat.featurizer import ArenaFeaturizer, dask_scheduler
+from prefeat.fitcache import FitCache, fit_key
 from prefeat.folds import assign_folds, prompt_groups
 from prefeat.io import BattleDataError, file_digest, load_battles
+from prefeat.lexical import answer_texts
 from prefeat.metrics import scores
 from prefeat.models import MODELS, make_model
 from prefeat.oof import cross_validate, write_predictions
-from prefeat.pipeline import PreferencePipeline, load_pipeline, package_versions
+from prefeat.pipeline import PreferencePipeline, load_pipeline, package_versions, submission_frame
 from prefeat.records import ModelRun
 from prefeat.settings import FeaturizerSettings
 from prefeat.tuning import DEFAULT_TIME_BUDGET, DEFAULT_TRIALS, budget_share, tune
@@ -27,6 +31,7 @@ from prefeat.tuning import DEFAULT_TIME_BUDGET, DEFAULT_TRIALS, budget_share, tu
 LEARNING_FRACTIONS = (0.25, 0.5)  # 1.0 is the cross-validation itself
 TUNE_ROWS = 10_000  # above this, tuning trials run on a grouped subsample; the final fits use every row
 TOTAL_STEPS = 9
+TIMED_ROWS = 1000  # prediction speed is timed on this many rows
 
 
 @dataclass
@@ -110,16 +115,21 @@ def check_trainable(battles: pd.DataFrame, path, n_splits: int) -> None:
         )
 
 
-def featurize(config: StudyConfig, battles: pd.DataFrame, steps: Steps, role: str, scheduler=None) -> pd.DataFrame:
-    """The feature table of ``battles``, one family at a time so each family's time is recorded."""
-    blocks = []
+def featurize(
+    config: StudyConfig, battles: pd.DataFrame, steps: Steps, role: str, scheduler=None, fitted=None
+) -> tuple[pd.DataFrame, dict[str, ArenaFeaturizer]]:
+    """The feature table of ``battles`` and the featurizer of each family, one family at a time so
+    each family's time is recorded. The training battles fit the featurizers; pass them as
+    ``fitted`` to featurize the test battles with what the training texts taught them."""
+    blocks, featurizers = [], dict(fitted or {})
     for family in config.features.families:
-        settings = dataclasses.replace(config.features, families=(family,))
-        options = {"cache_dir": config.cache_dir, "show_progress": config.show_progress, "scheduler": scheduler}
-        featurizer = ArenaFeaturizer.from_settings(settings, **options)
         with steps.timed(f"featurize {role}: {family}"):
-            blocks.append(featurizer.set_output(transform="pandas").fit_transform(battles))
-    return pd.concat(blocks, axis=1).set_axis(battles["id"].to_numpy())
+            if family not in featurizers:
+                settings = dataclasses.replace(config.features, families=(family,))
+                options = {"cache_dir": config.cache_dir, "show_progress": config.show_progress, "scheduler": scheduler}
+                featurizers[family] = ArenaFeaturizer.from_settings(settings, **options).fit(battles)
+            blocks.append(featurizers[family].set_output(transform="pandas").transform(battles))
+    return pd.concat(blocks, axis=1).set_axis(battles["id"].to_numpy()), featurizers
 
 
 def tuning_rows(groups: np.ndarray, limit: int | None, seed: int) -> np.ndarray:
@@ -153,24 +163,32 @@ def learning_curve(name, params, X, y, folds, groups, seed, symmetric, show_prog
 def run_model(
     name, config: StudyConfig, data: StudyData, run_dir: Path, time_budget: float, steps: Steps
 ) -> tuple[ModelRun, object]:
-    X, y, X_test = data.X, data.y, data.X_test
+    X, y, X_test = data.inputs(name), data.y, data.inputs(name, test=True)  # the test table is only timed
     folds, groups = data.folds["fold"].to_numpy(), data.folds["group"].to_numpy()
     with steps.timed(f"tune {name}"):
         tuned, subsample = tune_model(name, config, data, run_dir, time_budget)
     params = tuned.params
-    with steps.timed(f"out-of-fold fits {name}"):
-        cv = cross_validate(
-            name, params, X, y, folds, groups, X_test=X_test, symmetric=config.symmetric, seed=config.seed,
-            show_progress=config.show_progress,
-        )  # fmt: skip
+    cache = FitCache(None if config.cache_dir is False else (config.cache_dir or default_cache_dir()))
+    key = fit_key(name, params, config.seed, config.symmetric, X, y, folds, groups)
+    cached = cache.load(key, name)
+    if cached is not None:
+        steps.say(4, f"{name}: out-of-fold fits and refit read from the cache")
+        cv, final, refit_seconds = cached
+    else:
+        with steps.timed(f"out-of-fold fits {name}"):
+            cv = cross_validate(
+                name, params, X, y, folds, groups, symmetric=config.symmetric, seed=config.seed,
+                show_progress=config.show_progress,
+            )  # fmt: skip
+        started = time.perf_counter()
+        with steps.timed(f"refit {name}"):
+            final = make_model(name, params, symmetric=config.symmetric, random_state=config.seed)
+            final.fit(X, y, groups=groups)
+        refit_seconds = time.perf_counter() - started
+        cache.save(key, cv, final, refit_seconds)
     cv_scores = scores(y, cv.oof)
     write_predictions(run_dir / "oof" / f"{name}.parquet", X.index, cv.oof)
-    started = time.perf_counter()
-    with steps.timed(f"refit {name}"):
-        final = make_model(name, params, symmetric=config.symmetric, random_state=config.seed)
-        final.fit(X, y, groups=groups)
-    refit_seconds = time.perf_counter() - started
-    timed_rows = X_test if X_test is not None else X
+    timed_rows = (X_test if X_test is not None else X).iloc[:TIMED_ROWS]
     started = time.perf_counter()
     final.predict_proba(timed_rows)
     predict_per_1000 = (time.perf_counter() - started) / len(timed_rows) * 1000
@@ -181,7 +199,6 @@ def run_model(
         name=name,
         params=params,
         oof=cv.oof,
-        test_folds=cv.test,
         scores=cv_scores,
         fold_losses=cv.fold_losses,
         tune_seconds=tuned.seconds,
@@ -212,10 +229,25 @@ class StudyData:
     X_test: pd.DataFrame | None
     folds: pd.DataFrame
     digests: dict
+    learned: dict = field(default_factory=dict)  # what each family's featurizer learned from the training texts
 
     @property
     def y(self) -> np.ndarray:
         return self.train["label"].to_numpy(dtype=int)
+
+    @cached_property
+    def texts(self) -> pd.DataFrame:
+        return answer_texts(self.train)
+
+    @cached_property
+    def texts_test(self) -> pd.DataFrame | None:
+        return None if self.test is None else answer_texts(self.test)
+
+    def inputs(self, name: str, test: bool = False) -> pd.DataFrame | None:
+        """What model ``name`` reads, indexed by ``id``: the feature table, or the answers' texts."""
+        if MODELS[name].reads == "texts":
+            return self.texts_test if test else self.texts
+        return self.X_test if test else self.X
 
 
 def prepare(config: StudyConfig, steps: Steps) -> StudyData:
@@ -229,11 +261,12 @@ def prepare(config: StudyConfig, steps: Steps) -> StudyData:
     steps.say(2, "featurize (cached on disk)" + (f" on Dask ({config.dask})" if config.dask else ""))
     with ExitStack() as stack:
         scheduler = config.dask and stack.enter_context(dask_scheduler(config.dask, config.features.n_jobs))
-        X = featurize(config, train, steps, "train", scheduler)
-        X_test = featurize(config, test, steps, "test", scheduler) if test is not None else None
+        X, featurizers = featurize(config, train, steps, "train", scheduler)
+        X_test = featurize(config, test, steps, "test", scheduler, featurizers)[0] if test is not None else None
     steps.say(3, f"assign {config.n_splits} folds grouped by prompt (seed {config.seed})")
     folds = assign_folds(train, config.n_splits, config.seed)
-    return StudyData(train, test, X, X_test, folds, digests)
+    learned = {name: arrays for featurizer in featurizers.values() for name, arrays in featurizer.learned_.items()}
+    return StudyData(train, test, X, X_test, folds, digests, learned)
 
 
 def tune_model(name: str, config: StudyConfig, data: StudyData, run_dir, time_budget, worker: int = 0):
@@ -242,7 +275,7 @@ def tune_model(name: str, config: StudyConfig, data: StudyData, run_dir, time_bu
     rows = tuning_rows(groups, config.tune_rows, config.seed)
     options = {"storage": config.storage, "seed": config.seed, "symmetric": config.symmetric, "worker": worker}
     options |= {"n_trials": config.trials, "time_budget": time_budget, "show_progress": config.show_progress}
-    return tune(name, data.X[rows], data.y[rows], folds[rows], groups[rows], run_dir, **options), rows
+    return tune(name, data.inputs(name)[rows], data.y[rows], folds[rows], groups[rows], run_dir, **options), rows
 
 
 def run_study(config: StudyConfig) -> Path:
@@ -277,18 +310,20 @@ def run_study(config: StudyConfig) -> Path:
 
     steps.say(6, "save the pipeline (settings, models, stacker, manifest)")
     with steps.timed("save pipeline"):
-        pipeline = PreferencePipeline(config.features, finals, stacker, config.cache_dir)
+        pipeline = PreferencePipeline(config.features, finals, stacker, config.cache_dir, learned=data.learned)
         pipeline_dir = pipeline.save(run_dir / "pipeline")
     for name in config.models:
         runs[name].size_bytes = sum(p.stat().st_size for p in (pipeline_dir / "models").glob(f"{name}.*"))
 
     if test is not None:
         steps.say(7, f"predict {len(test)} test battles with the saved pipeline")
-        for name in config.models:
-            write_predictions(run_dir / "test" / f"{name}.parquet", X_test.index, runs[name].test_folds)
         with steps.timed("predict test"):
             loaded = load_pipeline(pipeline_dir, cache_dir=config.cache_dir, show_progress=config.show_progress)
-            loaded.predict_proba(test).to_csv(run_dir / "submission.csv", index=False)
+            per_model = loaded.model_probas(test)
+            for name, proba in per_model.items():
+                write_predictions(run_dir / "test" / f"{name}.parquet", X_test.index, proba)
+            stacked = loaded.stacker.predict_proba(list(per_model.values()))
+            submission_frame(test["id"], stacked).to_csv(run_dir / "submission.csv", index=False)
     else:
         steps.say(7, "no test file: no submission")
 
@@ -297,7 +332,8 @@ def run_study(config: StudyConfig) -> Path:
     for name in config.models:
         with steps.timed(f"SHAP {name}"):
             model, out = finals[name], run_dir / "shap"
-            explanations[name] = explain.explain_model(model, X, X.index, out, config.shap_rows, seed=config.seed)
+            inputs = data.inputs(name)
+            explanations[name] = explain.explain_model(model, inputs, X.index, out, config.shap_rows, seed=config.seed)
 
     steps.say(9, "write the report")
     meta = {

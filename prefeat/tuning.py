@@ -34,6 +34,7 @@ import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
+from prefeat.io import table_digest
 from prefeat.models import MODELS
 from prefeat.oof import cross_validate
 
@@ -99,8 +100,8 @@ def without_experimental_warnings():
 def study_name_for(name: str, X, y, folds, groups, seed: int, symmetric: bool) -> str:
     """The model's name and a hash of everything its trials are scored on."""
     digest = hashlib.blake2b(digest_size=6)
-    digest.update(json.dumps([list(map(str, X.columns)), seed, symmetric]).encode())
-    for array in (X.to_numpy(dtype=np.float64), y, folds, groups):
+    digest.update(json.dumps([seed, symmetric]).encode() + table_digest(X))
+    for array in (y, folds, groups):
         digest.update(np.ascontiguousarray(array).tobytes())
     return f"{name}-{digest.hexdigest()}"
 

@@ -56,9 +56,24 @@ def battles_csv(tmp_path):
     return path
 
 
+@pytest.fixture(scope="session")
+def distilled_static_model(tmp_path_factory):
+    """The static embedding model, distilled once per session (about a minute) rather than once per test."""
+    from prefeat.features import embedding
+
+    return embedding.distilled_static_path(tmp_path_factory.mktemp("static-model"))
+
+
 @pytest.fixture
-def cache_dir(tmp_path):
-    return tmp_path / "cache"
+def cache_dir(tmp_path, distilled_static_model):
+    """An empty feature cache that already holds the distilled static model."""
+    import shutil
+
+    from prefeat.features import embedding
+
+    folder = tmp_path / "cache"
+    shutil.copytree(distilled_static_model, embedding.static_model_folder(folder))
+    return folder
 
 
 def featurized_fixture(n_rows: int = 200):
@@ -91,3 +106,21 @@ def postgres_url():
         pytest.skip("PostgreSQL is not installed and `make` could not install it (apt-get install -y postgresql)")
     with throwaway_postgres() as url:
         yield url
+
+
+def trained_pipeline(battles, settings, cache_dir, models: dict):
+    """A pipeline of ``models`` ({name: params}) fitted on what each reads, its featurizer fitted on ``battles``."""
+    from prefeat import ArenaFeaturizer, PreferencePipeline
+    from prefeat.models import make_model
+    from prefeat.stacking import Stacker
+
+    featurizer = ArenaFeaturizer.from_settings(settings, cache_dir=cache_dir, show_progress=False).fit(battles)
+    unfitted = {name: make_model(name, params) for name, params in models.items()}
+    pipeline = PreferencePipeline(
+        settings, unfitted, Stacker(), cache_dir=cache_dir, show_progress=False, learned=featurizer.learned_
+    )
+    inputs, y = pipeline.inputs(battles), battles["label"].to_numpy(dtype=int)
+    for model in pipeline.models.values():
+        model.fit(inputs[model.reads], y)
+    pipeline.stacker.fit([model.predict_proba(inputs[model.reads]) for model in pipeline.models.values()], y)
+    return pipeline

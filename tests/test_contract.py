@@ -7,8 +7,9 @@ apply, for two reasons stated once each:
   classes or string labels feed it another problem;
 - the stacker's input is each model's three probabilities side by side, (rows, 3 x models);
   tables of 1, 2, 4, 5 or 10 columns are not that.
-The featurizer turns JSON text battles into numbers, so checks that feed it numeric arrays do
-not apply at all; it is held to the contract by the tests at the end of this file.
+The featurizer turns JSON text battles into numbers, and the lexical model reads the answers'
+texts, so checks that feed them numeric arrays do not apply at all; they are held to the contract
+by the tests at the end of this file and in test_lexical.py.
 """
 
 import numpy as np
@@ -17,6 +18,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from prefeat import ArenaFeaturizer
+from prefeat.lexical import answer_texts
 from prefeat.models import MODELS, make_model
 from prefeat.stacking import Stacker
 
@@ -47,6 +49,7 @@ TABLE_CHECKS = (
     "check_requires_y_none",
 )
 QUICK = {"xgboost": {"n_estimators": 20}, "catboost": {"iterations": 20}, "hgb": {"max_iter": 20}, "linear": None}
+FEATURE_MODELS = [name for name, model in MODELS.items() if model.reads == "features"]
 
 
 def not_applicable(estimator) -> dict[str, str]:
@@ -57,7 +60,7 @@ def not_applicable(estimator) -> dict[str, str]:
 
 
 @parametrize_with_checks(
-    [*(make_model(name, QUICK[name]) for name in MODELS), Stacker()], expected_failed_checks=not_applicable
+    [*(make_model(name, QUICK[name]) for name in FEATURE_MODELS), Stacker()], expected_failed_checks=not_applicable
 )
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
@@ -65,13 +68,16 @@ def test_sklearn_estimator_checks(estimator, check):
 
 @pytest.mark.parametrize("name", list(MODELS))
 def test_models_predict_score_and_refuse_before_fit(dataset, name):
-    _, features, y = dataset
-    model = make_model(name, QUICK[name])
+    battles, features, y = dataset
+    if MODELS[name].reads == "texts":
+        features = answer_texts(battles)
+    model = make_model(name, QUICK.get(name))
     with pytest.raises(NotFittedError):
         model.predict_proba(features)
     model.fit(features, y)
     assert model.n_features_in_ == features.shape[1]
-    assert list(model.feature_names_in_) == list(features.columns)
+    if MODELS[name].reads == "features":
+        assert list(model.feature_names_in_) == list(features.columns)
     predicted = model.predict(features)
     assert set(predicted) <= {0, 1, 2}
     np.testing.assert_array_equal(predicted, model.predict_proba(features).argmax(axis=1))

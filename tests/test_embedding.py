@@ -23,7 +23,7 @@ def test_rowwise_cosine_and_zero_vectors():
 
 
 def test_similarities_feed_side_and_pair_columns():
-    family = embedding_family()
+    family = embedding_family(components=0, topics=0)
     assert family.columns() == [
         "embedding__cos_prompt__a",
         "embedding__cos_prompt__b",
@@ -32,7 +32,7 @@ def test_similarities_feed_side_and_pair_columns():
         "embedding__cos_ab__pair",
     ]
     prompt = np.array([[1.0, 0.0]])
-    block = family.assemble(prompt, np.array([[1.0, 0.0]]), np.array([[0.0, 1.0]]))
+    block = family.assemble(prompt, np.array([[1.0, 0.0]]), np.array([[0.0, 1.0]]), None)
     assert block[0].tolist() == pytest.approx([1.0, 0.0, 1.0, 0.5, 0.0])
 
 
@@ -63,3 +63,45 @@ def test_int8_and_shorter_inputs_stay_faithful_and_are_cached_apart():
     assert len({embedding_family(minilm, max_length=tokens).cache_key for tokens in (None, 64, 128)}) == 3
     assert embedding_family(batch_size=8).cache_key != embedding_family().cache_key
     assert embedding_family().cache_key != embedding_family(minilm).cache_key
+
+
+def test_learned_projection_and_topics_on_known_vectors():
+    answers = np.array([[1.0, 0.0, 0.0], [-1.0, 0.0, 0.0], [0.0, 0.1, 0.0], [0.0, -0.1, 0.0]])
+    prompts = np.array([[1.0, 0.0, 0.0], [0.9, 0.1, 0.0], [0.0, 0.0, 1.0], [0.0, 0.1, 0.9]])
+    learned = embedding.learn(prompts, answers, components=2, topics=2)
+    # the first component is the axis of largest spread (x), the second y; the mean is 0
+    np.testing.assert_allclose(np.abs(learned["basis"]), [[1, 0, 0], [0, 1, 0]], atol=1e-12)
+    np.testing.assert_allclose(np.abs(embedding.project(answers, learned)[:, 0]), [1, 1, 0, 0], atol=1e-12)
+    membership = embedding.topic_membership(prompts, learned)
+    assert membership.sum(axis=1).tolist() == [1, 1, 1, 1]
+    assert (membership[0] == membership[1]).all() and (membership[2] == membership[3]).all()
+    assert not (membership[0] == membership[2]).all()
+
+
+def test_fewer_texts_than_components_or_topics_keep_the_columns():
+    learned = embedding.learn(np.ones((1, 3)), np.eye(3)[:2], components=4, topics=3)
+    assert learned["basis"].shape == (4, 3) and not learned["basis"][2:].any()
+    assert embedding.project(np.eye(3), learned).shape == (3, 4)
+    assert embedding.topic_membership(np.eye(3), learned)[:, 1:].sum() == 0  # one prompt: one topic
+
+
+def test_projection_and_topic_columns_and_their_swap():
+    family = embedding_family(components=2, topics=3)
+    assert family.columns()[:3] == [
+        "embedding__topic0__prompt",
+        "embedding__topic1__prompt",
+        "embedding__topic2__prompt",
+    ]
+    assert "embedding__proj1__diff" in family.columns()
+    rng = np.random.default_rng(0)
+    prompt, side_a, side_b = (rng.normal(size=(6, 4)) for _ in range(3))
+    learned = embedding.learn(prompt, np.vstack([side_a, side_b]), 2, 3)
+    straight = dict(zip(family.columns(), family.assemble(prompt, side_a, side_b, learned).T, strict=True))
+    swapped = dict(zip(family.columns(), family.assemble(prompt, side_b, side_a, learned).T, strict=True))
+    np.testing.assert_array_equal(straight["embedding__proj1__a"], swapped["embedding__proj1__b"])
+    np.testing.assert_array_equal(straight["embedding__proj0__diff"], -swapped["embedding__proj0__diff"])
+    np.testing.assert_array_equal(straight["embedding__topic2__prompt"], swapped["embedding__topic2__prompt"])
+    # the projection of A minus B is the difference of the projections
+    np.testing.assert_allclose(
+        straight["embedding__proj0__diff"], (side_a - side_b) @ learned["basis"][0], rtol=1e-10, atol=1e-12
+    )

@@ -46,5 +46,5 @@ def test_explain_model_writes_tables_and_plots(dataset, tmp_path):
     model = make_model("linear", FAST["linear"]).fit(X, y)
     importance, families, files = explain_model(model, X, X.index, tmp_path, max_rows=50, n_battles=2)
     assert set(importance.index) == set(comparison_columns(X.columns))
-    assert set(families.index) <= {"length", "formatting", "refusal"}
+    assert set(families.index) <= {"length", "formatting", "refusal", "content"}
     assert len(files) == 5 and all(f.exists() and f.stat().st_size > 0 for f in files)

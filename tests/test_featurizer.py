@@ -24,8 +24,10 @@ def test_column_names_say_family_metric_and_role(battles_csv, cache_dir):
     assert features.columns.tolist() == ArenaFeaturizer(families="cheap").fit().get_feature_names_out().tolist()
 
 
-def test_default_is_all_five_families_and_presets_follow_cost_tags():
-    assert ArenaFeaturizer().fit().family_names_ == ("length", "readability", "formatting", "refusal", "embedding")
+def test_default_is_every_family_and_presets_follow_cost_tags():
+    default = ArenaFeaturizer().with_learned({"embedding": {}}).family_names_
+    assert default == ("length", "readability", "formatting", "refusal", "content", "embedding")
+    assert PRESETS["cheap"] == ("length", "formatting", "refusal", "content")
     assert all(FAMILIES[name].cost == "cheap" for name in PRESETS["cheap"])
     assert "embedding" not in PRESETS["fast"]
     assert resolve_families(["refusal", "length"]) == ("refusal", "length")
@@ -122,3 +124,23 @@ def test_swapping_answers_swaps_columns_exactly_on_fixtures(battles_csv, cache_d
 def test_swapping_answers_swaps_columns_exactly_on_real_rows(cache_dir):
     battles = load_battles(KAGGLE_HEAD).iloc[:120]
     assert_swap_symmetric(battles, cache_dir, "fast")
+
+
+def test_fit_learns_from_texts_only_when_a_family_does(battles_csv, cache_dir):
+    battles = load_battles(battles_csv)
+    with pytest.raises(ValueError, match="fit needs the battles"):
+        ArenaFeaturizer().fit()
+    assert ArenaFeaturizer(families="cheap").fit().learned_ == {}
+    options = {"families": ["embedding"], "cache_dir": cache_dir, "show_progress": False}
+    learned = ArenaFeaturizer(embedding_components=2, prompt_topics=3, **options).fit(battles).learned_
+    assert learned["embedding"]["basis"].shape[0] == 2 and learned["embedding"]["centres"].shape[0] == 3
+    others = {
+        "labels": ArenaFeaturizer(embedding_components=2, prompt_topics=3, **options).fit(battles, y=np.zeros(24)),
+        "row order": ArenaFeaturizer(embedding_components=2, prompt_topics=3, **options).fit(battles.iloc[::-1]),
+    }
+    for featurizer in others.values():  # neither labels nor row order change what is learned
+        for key, array in learned["embedding"].items():
+            np.testing.assert_array_equal(featurizer.learned_["embedding"][key], array)
+    assert ArenaFeaturizer(embedding_components=0, prompt_topics=0, **options).fit().learned_ == {}
+    with pytest.raises(ValueError, match="nothing learned"):
+        ArenaFeaturizer(**options).with_learned({})

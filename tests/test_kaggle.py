@@ -8,13 +8,11 @@ import sysconfig
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO, make_battles
+from conftest import REPO, make_battles, trained_pipeline
 
-from prefeat import FeaturizerSettings, PreferencePipeline, load_battles, load_pipeline
+from prefeat import FeaturizerSettings, load_battles, load_pipeline
 from prefeat.features.embedding import STATIC_MODEL
-from prefeat.models import make_model
 from prefeat.pipeline import SUBMISSION_COLUMNS
-from prefeat.stacking import Stacker
 
 sys.path.insert(0, str(REPO / "experiments"))
 import build_wheelhouse
@@ -31,11 +29,8 @@ def kaggle_like_inputs(root):
     make_battles(80, seed=4).to_csv(root / "train.csv", index=False)
     battles = load_battles(root / "train.csv")
     settings = FeaturizerSettings(families=["length", "formatting", "embedding"], embedding_model=STATIC_MODEL)
-    pipeline = PreferencePipeline(settings, {}, Stacker(), cache_dir=root / "training-cache", show_progress=False)
-    features = pipeline.features(battles)
-    y = battles["label"].to_numpy(dtype=int)
-    pipeline.models = {name: make_model(name).fit(features, y) for name in ("linear", "catboost")}
-    pipeline.stacker.fit([model.predict_proba(features) for model in pipeline.models.values()], y)
+    models = {"linear": None, "lexical": None, "catboost": {"iterations": 100}}
+    pipeline = trained_pipeline(battles, settings, root / "training-cache", models)
     pipeline.save(inputs / "prefeat-pipeline")
     build_wheelhouse.build(inputs / "prefeat-wheelhouse", extras=())
     test = make_battles(25, seed=9).drop(columns=["model_a", "model_b", *SUBMISSION_COLUMNS])

@@ -5,27 +5,29 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO, make_battles
+from conftest import REPO, make_battles, trained_pipeline
 
-from prefeat import FeaturizerSettings, PipelineError, PreferencePipeline, load_battles, load_pipeline, swap_battles
+from prefeat import (
+    ArenaFeaturizer,
+    FeaturizerSettings,
+    PipelineError,
+    load_battles,
+    load_pipeline,
+    swap_battles,
+)
 from prefeat.features import embedding
-from prefeat.models import make_model
 from prefeat.pipeline import MANIFEST, SUBMISSION_COLUMNS, file_sha256
-from prefeat.stacking import Stacker
 
 sys.path.insert(0, str(REPO / "experiments"))
 import predict
 
-FAST = {"linear": None, "xgboost": {"n_estimators": 40}, "catboost": {"iterations": 40}, "hgb": {"max_iter": 40}}
-
-
-def trained_pipeline(battles, settings, cache_dir) -> PreferencePipeline:
-    pipeline = PreferencePipeline(settings, {}, Stacker(), cache_dir=cache_dir, show_progress=False)
-    features = pipeline.features(battles)
-    y = battles["label"].to_numpy(dtype=int)
-    pipeline.models = {name: make_model(name, params).fit(features, y) for name, params in FAST.items()}
-    pipeline.stacker.fit([model.predict_proba(features) for model in pipeline.models.values()], y)
-    return pipeline
+FAST = {
+    "linear": None,
+    "lexical": None,
+    "xgboost": {"n_estimators": 40},
+    "catboost": {"iterations": 40},
+    "hgb": {"max_iter": 40},
+}
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +37,9 @@ def saved(tmp_path_factory):
     test = make_battles(30, seed=5).drop(columns=["model_a", "model_b", *SUBMISSION_COLUMNS])
     test["id"] += 10_000
     test.to_csv(root / "test.csv", index=False)
-    pipeline = trained_pipeline(load_battles(root / "train.csv"), FeaturizerSettings(families="cheap"), root / "cache")
+    pipeline = trained_pipeline(
+        load_battles(root / "train.csv"), FeaturizerSettings(families="cheap"), root / "cache", FAST
+    )
     pipeline.save(root / "pipeline")
     return root, pipeline
 
@@ -69,11 +73,16 @@ def test_folder_holds_library_formats_and_a_manifest_of_hashes(saved):
     root, _ = saved
     folder = root / "pipeline"
     names = {path.name for path in (folder / "models").iterdir()}
-    assert {"xgboost.ubj", "catboost.cbm", "hgb.skops", "linear.skops"} <= names
+    assert {"xgboost.ubj", "catboost.cbm", "hgb.skops", "linear.skops", "lexical.npz"} <= names
     assert not list(folder.rglob("*.pkl"))
     manifest = json.loads((folder / MANIFEST).read_text())
     assert manifest["files"]["stacker.json"] == file_sha256(folder / "stacker.json")
-    assert json.loads((folder / "settings.json").read_text())["families"] == ["length", "formatting", "refusal"]
+    assert json.loads((folder / "settings.json").read_text())["families"] == [
+        "length",
+        "formatting",
+        "refusal",
+        "content",
+    ]
 
 
 def test_predict_command_writes_a_valid_submission(saved, tmp_path):
@@ -148,11 +157,11 @@ def test_refuses_a_test_file_without_the_needed_columns(saved, tmp_path, capsys)
     assert "column 'response_b'" in capsys.readouterr().err
 
 
-def test_static_embedding_model_travels_with_the_pipeline(tmp_path):
+def test_static_embedding_model_travels_with_the_pipeline(tmp_path, cache_dir):
     make_battles(60, seed=3).to_csv(tmp_path / "train.csv", index=False)
     battles = load_battles(tmp_path / "train.csv")
     settings = FeaturizerSettings(families=["length", "embedding"], embedding_model=embedding.STATIC_MODEL)
-    pipeline = trained_pipeline(battles, settings, tmp_path / "training-cache")
+    pipeline = trained_pipeline(battles, settings, cache_dir, FAST)
     pipeline.save(tmp_path / "pipeline")
     assert (tmp_path / "pipeline" / "embedding" / "model.safetensors").exists()
     elsewhere = tmp_path / "kaggle-cache"
@@ -160,3 +169,23 @@ def test_static_embedding_model_travels_with_the_pipeline(tmp_path):
     assert (embedding.static_model_folder(elsewhere) / "model.safetensors").exists()
     expected = pipeline.predict_proba(battles)[list(SUBMISSION_COLUMNS)]
     np.testing.assert_allclose(loaded.predict_proba(battles)[list(SUBMISSION_COLUMNS)], expected, atol=1e-12)
+
+
+def test_what_the_featurizer_learned_travels_with_the_pipeline(tmp_path, cache_dir):
+    """The projection and topics come from the training texts; prediction elsewhere must reuse them."""
+    make_battles(60, seed=3).to_csv(tmp_path / "train.csv", index=False)
+    battles = load_battles(tmp_path / "train.csv")
+    settings = FeaturizerSettings(families=["embedding"], embedding_components=3, prompt_topics=2)
+    pipeline = trained_pipeline(battles, settings, cache_dir, {"xgboost": {"n_estimators": 20}})
+    pipeline.save(tmp_path / "pipeline")
+    loaded = load_pipeline(tmp_path / "pipeline", cache_dir=cache_dir, show_progress=False)
+    for name, array in pipeline.learned["embedding"].items():
+        np.testing.assert_array_equal(loaded.learned["embedding"][name], array)
+    other = make_battles(20, seed=9)
+    other["id"] += 500
+    other.to_csv(tmp_path / "other.csv", index=False)
+    other = load_battles(tmp_path / "other.csv")
+    pd.testing.assert_frame_equal(loaded.features(other), pipeline.features(other))
+    refitted = ArenaFeaturizer.from_settings(settings, cache_dir=cache_dir, show_progress=False).fit(other)
+    assert not np.allclose(refitted.learned_["embedding"]["centres"], pipeline.learned["embedding"]["centres"])
+    assert not np.array_equal(refitted.transform(other), loaded.features(other).to_numpy())

@@ -6,7 +6,7 @@ import pytest
 
 from prefeat.metrics import reliability
 from prefeat.records import Explanation, ModelRun
-from prefeat.report import write_report
+from prefeat.report import markdown_table, write_report
 
 FAMILIES = ("length", "formatting")
 
@@ -17,7 +17,6 @@ def made_up_run(name: str, rng, y) -> tuple[ModelRun, Explanation]:
         name=name,
         params={},
         oof=proba,
-        test_folds=None,
         scores={"log_loss": 1.0, "accuracy": 0.5, "brier": 0.6, "ece": 0.05},
         fold_losses=[1.0, 1.1],
         tune_seconds=3.0,
@@ -78,3 +77,8 @@ def test_reliability_bins_on_known_values():
     np.testing.assert_allclose(confidence, [0.425, 0.85, 0.93])  # bins 4 (0.45, 0.40), 8 (0.85), 9 (0.95, 0.91)
     np.testing.assert_allclose(hit_rate, [0.5, 1.0, 0.5])
     assert counts.tolist() == [2, 1, 2]
+
+
+def test_table_cells_escape_pipes_and_newlines_of_ngram_names():
+    table = markdown_table(["feature", "total"], [['lexical__"a|b\nc"', 0.5]])
+    assert table.splitlines()[-1] == '| lexical__"a\\|b c" | 0.5000 |'

@@ -11,23 +11,24 @@ import pytest
 from conftest import REPO, make_battles
 
 from prefeat.metrics import log_loss
+from prefeat.models import MODELS
 from prefeat.oof import read_predictions
 
 sys.path.insert(0, str(REPO / "experiments"))
 import run_all
 
-MODELS = ("linear", "xgboost", "catboost", "hgb")
+TREES = ("xgboost", "catboost", "hgb")
 
 
-def run_study_in(root: Path, *options: str) -> Path:
-    """The study on root's train.csv and test.csv, from an empty cache and storage in ``root``."""
-    argv = ["--train", str(root / "train.csv"), "--test", str(root / "test.csv"), "--out", str(root / "run")]
+def run_study_in(root: Path, *options: str, out: str = "run") -> Path:
+    """The study on root's train.csv and test.csv, with the cache and storage in ``root`` (empty at first)."""
+    argv = ["--train", str(root / "train.csv"), "--test", str(root / "test.csv"), "--out", str(root / out)]
     argv += ["--preset", "cheap", "--trials", "2", "--storage", f"sqlite:///{root / 'optuna.db'}", *options]
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PREFEAT_CACHE", str(root / "cache"))
         assert run_all.main(argv) == 0
     assert (root / "cache").exists()
-    return root / "run"
+    return root / out
 
 
 def write_inputs(root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -58,8 +59,11 @@ def test_every_promised_file_exists(finished_run):
     for name in MODELS:
         expected += [f"oof/{name}.parquet", f"test/{name}.parquet", f"pipeline/models/{name}.json"]
         expected += [f"tuning/{name}_best.json"]
-        expected += [f"shap/shap_{name}_{kind}.png" for kind in ("bar", "beeswarm", "families")]
+        expected += [f"shap/shap_{name}_bar.png", f"shap/shap_{name}_features.csv"]
+    for name in (*TREES, "linear"):
+        expected += [f"shap/shap_{name}_{kind}.png" for kind in ("beeswarm", "families")]
         assert len(list((run / "shap").glob(f"shap_{name}_waterfall_*.png"))) == 3
+    expected += ["shap/lexical_top_ngrams.csv", "pipeline/featurizer.npz"]
     missing = [name for name in expected if not (run / name).exists()]
     assert missing == []
     assert (root / "optuna.db").exists()
@@ -128,6 +132,26 @@ def test_same_seed_from_an_empty_cache_and_storage_writes_the_same_submission_by
     write_inputs(tmp_path)
     again = run_study_in(tmp_path)
     assert (again / "submission.csv").read_bytes() == (root / "run" / "submission.csv").read_bytes()
+
+
+def timed_parts(run: Path) -> set[str]:
+    return {part["part"] for part in json.loads((run / "timings.json").read_text())}
+
+
+def test_a_rerun_reads_its_fits_from_the_cache_and_writes_the_same_submission(tmp_path):
+    write_inputs(tmp_path)
+    first = run_study_in(tmp_path, "--models", "linear,lexical")
+    again = run_study_in(tmp_path, "--models", "linear,lexical", out="again")
+    parts = {part["part"] for part in json.loads((again / "timings.json").read_text())}
+    assert not any(part.startswith(("out-of-fold fits", "refit")) for part in parts)
+    assert {"out-of-fold fits linear", "refit lexical"} <= {
+        p["part"] for p in json.loads((first / "timings.json").read_text())
+    }
+    assert (again / "submission.csv").read_bytes() == (first / "submission.csv").read_bytes()
+    for name in ("linear", "lexical"):
+        assert (again / "oof" / f"{name}.parquet").read_bytes() == (first / "oof" / f"{name}.parquet").read_bytes()
+    changed = run_study_in(tmp_path, "--models", "linear,lexical", "--seed", "1", out="seed1")
+    assert "out-of-fold fits linear" in timed_parts(changed)
 
 
 def test_one_model_runs_end_to_end_and_the_report_speaks_of_it_alone(tmp_path):
@@ -199,7 +223,7 @@ def _offline(path):
 
 def test_models_option_picks_a_subset_and_names_unknown_ones(capsys):
     assert run_all.parse_args(["--models", "catboost, linear"]).models == ("catboost", "linear")
-    assert run_all.parse_args([]).models == MODELS
+    assert run_all.parse_args([]).models == tuple(MODELS)
     with pytest.raises(SystemExit):
         run_all.parse_args(["--models", "xgboost,lightgbm"])
     assert "lightgbm" in capsys.readouterr().err

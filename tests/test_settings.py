@@ -16,7 +16,7 @@ import run_all
 
 
 def test_every_default_is_defined_once():
-    featurizer = ArenaFeaturizer().fit()
+    featurizer = ArenaFeaturizer().with_learned({"embedding": {}})
     assert featurizer.settings_ == DEFAULTS == FeaturizerSettings()
     assert StudyConfig(train="t", out="o").features == DEFAULTS
     assert run_all.feature_settings(run_all.parse_args([])) == DEFAULTS
@@ -30,7 +30,7 @@ def test_every_default_is_defined_once():
 
 def test_settings_resolve_presets_and_round_trip_through_json():
     settings = FeaturizerSettings(families="cheap", embedding_max_length=64)
-    assert settings.families == ("length", "formatting", "refusal")
+    assert settings.families == ("length", "formatting", "refusal", "content")
     assert FeaturizerSettings.from_dict(settings.to_dict()) == settings
     with pytest.raises(ValueError, match="unknown featurizer settings"):
         FeaturizerSettings.from_dict({"families": ["length"], "colour": "red"})
@@ -46,6 +46,8 @@ def test_fingerprint_changes_with_every_option_that_changes_values_and_only_thos
         dataclasses.replace(base, batch_size=8),
         dataclasses.replace(minilm, embedding_max_length=64),
         dataclasses.replace(minilm, embedding_int8=True),
+        dataclasses.replace(base, embedding_components=4),
+        dataclasses.replace(base, prompt_topics=0),
     ]
     prints = {settings.fingerprint() for settings in changed}
     assert len(prints) == len(changed) and base.fingerprint() not in prints
@@ -60,6 +62,6 @@ def test_featurizer_from_settings_and_sklearn_params_agree(battles_csv, cache_di
     settings = FeaturizerSettings(families="cheap", n_jobs=1)
     battles = load_battles(battles_csv)
     built = ArenaFeaturizer.from_settings(settings, cache_dir=cache_dir, show_progress=False)
-    assert list(built.get_params()["families"]) == ["length", "formatting", "refusal"]
+    assert list(built.get_params()["families"]) == ["length", "formatting", "refusal", "content"]
     by_hand = ArenaFeaturizer(families="cheap", n_jobs=1, cache_dir=cache_dir, show_progress=False)
     np.testing.assert_array_equal(built.fit_transform(battles), by_hand.fit_transform(battles))

