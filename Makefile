@@ -35,12 +35,13 @@ test: lint postgres
 wheelhouse: $(INSTALLED)
 	$(PY) experiments/build_wheelhouse.py --out dist/wheelhouse $(if $(KAGGLE_PYTHON),--python-version $(KAGGLE_PYTHON))
 
-# about an hour on 2 cores; reads the real rows from ../shared/data
+# about two hours on 2 cores; reads the real rows from ../shared/data
 bench: $(INSTALLED)
 	$(PY) benchmarks/bench_features.py
 	$(PY) benchmarks/signal_check.py
 	$(PY) benchmarks/embedding_length.py
 	$(PY) benchmarks/embedding_choice.py
+	$(PY) benchmarks/feature_choice.py
 	$(PY) benchmarks/bench_predict.py
 	$(PY) benchmarks/bench_models.py --data kaggle
 	$(PY) benchmarks/bench_models.py --data pandalm

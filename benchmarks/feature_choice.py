@@ -137,8 +137,9 @@ def main() -> None:
 Default parameters, no tuning; 5 folds grouped by prompt (MT-Bench: by question) x 5 seeds, the
 same folds for every row; each stack is scored by its own cross-validation over those folds.
 
-The new default (content family, embedding projection and prompt topics, the lexical model as a
-fifth input) against the previous default (five families, embedding cosines only, four models):
+The new default (content family, prompt topics, the lexical model as a fifth input; the embedding
+projection left out, as the drop-one below decided) against the previous default (five families,
+embedding cosines only, four models):
 
 {stack_table}
 
@@ -148,7 +149,7 @@ turn. "minus all" above zero means that removing the part makes the loss worse, 
 {drop_table}
 """
     command = " ".join(["python benchmarks/feature_choice.py", *sys.argv[1:]])
-    write_section("feature-choice", body, command + " (each set's rows from its last run: results/feature_choice.json)")
+    write_section("feature-choice", body + f"\nEach set's rows come from its last run ({RESULTS.name}).\n", command)
 
 
 if __name__ == "__main__":

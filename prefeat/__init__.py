@@ -1,6 +1,6 @@
 """prefeat: predict which of two chatbot answers a person prefers, with classical machine learning."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 from prefeat.featurizer import ArenaFeaturizer
 from prefeat.io import BattleDataError, load_battles, swap_battles

@@ -106,7 +106,7 @@ def test_report_records_config_versions_and_data_hash_without_machine_paths(fini
     record = json.loads(record_text)
     assert record["config"]["seed"] == 0
     assert record["config"]["train"] == "train.csv"
-    assert record["config"]["features"]["families"] == ["length", "formatting", "refusal"]
+    assert record["config"]["features"]["families"] == ["length", "formatting", "refusal", "content"]
     assert len(record["data_digests"]["train"]) == 32
     assert record["versions"]["prefeat"] == prefeat.__version__
     assert record["versions"]["numpy"] == np.__version__
