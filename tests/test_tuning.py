@@ -9,6 +9,7 @@ from pathlib import Path
 import optuna
 import pytest
 from optuna.trial import TrialState
+from sqlalchemy.exc import SQLAlchemyError
 
 from prefeat.folds import assign_folds
 from prefeat.tuning import (
@@ -134,10 +135,13 @@ def wait_for_a_running_trial_after(folder: Path, complete: int, timeout: float =
         time.sleep(0.2)
         if not (folder / "optuna.db").exists():
             continue
-        summaries = optuna.get_all_study_summaries(storage_in(folder))
-        if not summaries:
+        try:
+            summaries = optuna.get_all_study_summaries(storage_in(folder))
+            if not summaries:
+                continue
+            trials = optuna.load_study(study_name=summaries[0].study_name, storage=storage_in(folder)).trials
+        except SQLAlchemyError:  # the worker is still creating the storage's tables: both would create them
             continue
-        trials = optuna.load_study(study_name=summaries[0].study_name, storage=storage_in(folder)).trials
         finished = [trial for trial in trials if trial.state == TrialState.COMPLETE]
         running = [trial for trial in trials if trial.state == TrialState.RUNNING and trial.user_attrs.get(SECONDS)]
         if len(finished) >= complete and running:
