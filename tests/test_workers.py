@@ -12,6 +12,7 @@ import optuna
 import pandas as pd
 from conftest import REPO, make_battles
 from optuna.trial import TrialState
+from sqlalchemy.exc import SQLAlchemyError
 
 from prefeat.postgres import create_database
 from prefeat.tuning import FINISHED, SECONDS, WORKER
@@ -64,9 +65,12 @@ def test_a_killed_worker_trial_is_failed_by_the_heartbeat_and_retried(postgres_u
     doomed = start_worker(tmp_path / "1", storage, 8, 1)
 
     def doomed_is_mid_trial():
-        if not optuna.get_all_study_summaries(storage):
+        try:
+            if not optuna.get_all_study_summaries(storage):
+                return False
+            trials = the_study(storage).trials
+        except SQLAlchemyError:  # the worker is still creating the storage's tables
             return False
-        trials = the_study(storage).trials
         return any(t.state == TrialState.RUNNING and t.user_attrs.get(SECONDS) for t in trials)
 
     wait_until(doomed_is_mid_trial)
