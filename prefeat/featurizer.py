@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from prefeat.cache import SideCache
-from prefeat.features.embedding import default_cache_dir
+from prefeat.features.embedding import cache_root
 from prefeat.registry import FeatureFamily
 from prefeat.settings import DEFAULTS, FeaturizerSettings
 from prefeat.text import side_hash
@@ -137,7 +137,7 @@ class ArenaFeaturizer(TransformerMixin, BaseEstimator):
         return cls(**settings.to_dict(), **kwargs)
 
     def _cache_root(self):
-        return None if self.cache_dir is False else (self.cache_dir or default_cache_dir())
+        return cache_root(self.cache_dir)
 
     def fit(self, X=None, y=None):
         """Resolve the settings and the output columns, and learn what families learn from texts.

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from prefeat import explain, report, stacking
-from prefeat.features.embedding import default_cache_dir
+from prefeat.features.embedding import cache_root
 from prefeat.featurizer import ArenaFeaturizer, dask_scheduler
 from prefeat.fitcache import FitCache, fit_key
 from prefeat.folds import assign_folds, prompt_groups
@@ -168,7 +168,7 @@ def run_model(
     with steps.timed(f"tune {name}"):
         tuned, subsample = tune_model(name, config, data, run_dir, time_budget)
     params = tuned.params
-    cache = FitCache(None if config.cache_dir is False else (config.cache_dir or default_cache_dir()))
+    cache = FitCache(cache_root(config.cache_dir))
     key = fit_key(name, params, config.seed, config.symmetric, X, y, folds, groups)
     cached = cache.load(key, name)
     if cached is not None:

@@ -51,6 +51,11 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("PREFEAT_CACHE", Path.home() / ".cache" / "prefeat"))
 
 
+def cache_root(cache_dir):
+    """The cache folder a ``cache_dir`` option names: None is the default folder, False no cache."""
+    return None if cache_dir is False else (cache_dir or default_cache_dir())
+
+
 def static_model_folder(cache_dir: Path | None = None) -> Path:
     """Where the distilled static model lives (built or not)."""
     return Path(cache_dir or default_cache_dir()) / "models" / f"{STATIC_MODEL}-pca{STATIC_PCA_DIMS}"
