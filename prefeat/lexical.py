@@ -6,8 +6,9 @@ a battle's row is ``[D, |D|]`` with ``D = tfidf(A) - tfidf(B)``: ``D`` says whic
 an n-gram, ``|D|`` how different the answers are, which is what a tie depends on. The multinomial
 logistic regression learns every battle in both orders (``D`` negated, labels flipped) and
 predicts the average of both orders, so swapping A and B swaps P(A) and P(B) exactly, like the
-other models. Character n-grams cost about 2 ms a text on one core, so a fit keeps at most
-``max_rows`` battles (a seeded sample; all of them below that), which bounds its cost at full size.
+other models. The n-grams are read by :mod:`prefeat.ngrams` (scikit-learn's ``char_wb`` n-grams,
+about five times faster), and a fit keeps at most ``max_rows`` battles (a seeded sample; all of them
+below that), which bounds the cost of its logistic regression at full size.
 """
 
 from __future__ import annotations
@@ -21,18 +22,13 @@ from sklearn.utils.validation import check_is_fitted
 
 from prefeat.estimator import CLASSES, SWAP_LABEL, SWAP_PROBA_COLUMNS, PreferenceModel, check_labels
 from prefeat.featurizer import as_sides
+from prefeat.ngrams import CharNgramTfidf
 from prefeat.text import join_turns
 
 TEXT_COLUMNS = ("response_a", "response_b")
 MAX_ROWS = 10_000
-VECTORIZER = {
-    "analyzer": "char_wb",
-    "ngram_range": (2, 4),
-    "min_df": 2,
-    "max_features": 50_000,
-    "sublinear_tf": True,
-    "dtype": np.float32,
-}
+SOLVER_TOL = 1e-3
+VECTORIZER = {"min_df": 2, "max_features": 50_000, "dtype": np.float32}  # character 2-4-grams, sublinear tf
 
 
 def answer_texts(battles: pd.DataFrame) -> pd.DataFrame:
@@ -66,7 +62,6 @@ class LexicalModel(PreferenceModel):
 
     def fit(self, X, y, groups=None):
         """Fit on a frame of answer texts (:func:`answer_texts`) and labels 0/1/2."""
-        from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
 
         X, y = check_texts(X), check_labels(y)
@@ -75,14 +70,13 @@ class LexicalModel(PreferenceModel):
         if self.max_rows is not None and len(X) > self.max_rows:
             kept = np.sort(np.random.default_rng(self.random_state).choice(len(X), self.max_rows, replace=False))
             X, y = X.iloc[kept], y[kept]
-        vectorizer = TfidfVectorizer(**VECTORIZER)
+        vectorizer = CharNgramTfidf(**VECTORIZER)
         answers = vectorizer.fit_transform(np.concatenate([X["response_a"].to_numpy(), X["response_b"].to_numpy()]))
-        vectorizer.stop_words_ = None  # the n-grams cut by min_df: only kept for inspection, and large
         difference = answers[: len(X)] - answers[len(X) :]
         rows, labels = design(difference), y
         if self.symmetric:
             rows, labels = sp.vstack([rows, design(-difference)]), np.concatenate([y, SWAP_LABEL[y]])
-        classifier = LogisticRegression(max_iter=1000, **self._all_params()).fit(rows, labels)
+        classifier = LogisticRegression(max_iter=1000, tol=SOLVER_TOL, **self._all_params()).fit(rows, labels)
         self.columns_ = list(TEXT_COLUMNS)
         self.n_features_in_ = len(self.columns_)
         self.classes_ = np.arange(len(CLASSES))
@@ -130,13 +124,11 @@ class LexicalModel(PreferenceModel):
             )
 
     def _load_booster(self, path: Path) -> dict:
-        from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
 
         with np.load(path, allow_pickle=False) as stored:
             ngrams, idf, coef, intercept = (stored[key] for key in ("ngrams", "idf", "coef", "intercept"))
-        vectorizer = TfidfVectorizer(**VECTORIZER, vocabulary=ngrams.tolist())
-        vectorizer.idf_ = idf
+        vectorizer = CharNgramTfidf(**VECTORIZER).with_vocabulary(ngrams, idf)
         classifier = LogisticRegression(**self._all_params())
         classifier.classes_, classifier.coef_, classifier.intercept_ = np.arange(len(CLASSES)), coef, intercept
         classifier.n_features_in_ = coef.shape[1]

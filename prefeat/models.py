@@ -132,14 +132,11 @@ class HGBModel(PreferenceModel):
             early_stopping=True, n_iter_no_change=self.early_stopping_rounds, random_state=self.random_state, **params
         ).fit(X_train, y_train, X_val=X_val, y_val=y_val)
         # HGB stops after the patience window but keeps those extra trees; XGBoost and CatBoost
-        # predict with their best iteration, so refit HGB up to its best one (index 0 is no tree).
-        best_iterations = max(int(np.argmax(booster.validation_score_)), 1)
-        if best_iterations == booster.n_iter_:
-            return booster
-        refit = HistGradientBoostingClassifier(
-            early_stopping=False, random_state=self.random_state, **(params | {"max_iter": best_iterations})
-        )
-        return refit.fit(X_train, y_train)
+        # predict with their best iteration. scikit-learn has no public way to drop trees: its
+        # iterations are ``_predictors`` (``n_iter_`` counts them, SHAP reads them), so keep the best
+        # ones, as a refit up to them would, at no cost (index 0 of the scores is no tree).
+        booster._predictors = booster._predictors[: max(int(np.argmax(booster.validation_score_)), 1)]
+        return booster
 
 
 class LinearModel(PreferenceModel):

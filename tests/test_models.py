@@ -119,3 +119,21 @@ def test_linear_model_trains_on_every_row_without_an_inner_split(dataset):
     coefficients = make_model("linear", {"C": 0.1}).fit(features, y).booster_.named_steps["classifier"].coef_
     other_split = make_model("linear", {"C": 0.1}, random_state=7).fit(features, y)
     np.testing.assert_array_equal(coefficients, other_split.booster_.named_steps["classifier"].coef_)
+
+
+def test_hgb_keeps_the_trees_up_to_its_best_validation_score(dataset):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    _, X, y = dataset
+    X_train, y_train, X_val, y_val = X.iloc[:150], y[:150], X.iloc[150:], y[150:]
+    model = make_model("hgb", params={"learning_rate": 0.02, "max_iter": 60}, early_stopping_rounds=20)
+    kept = model._fit_booster(X_train, y_train, X_val, y_val)
+    options = {"early_stopping": True, "n_iter_no_change": 20, "random_state": 0, "learning_rate": 0.02}
+    full = HistGradientBoostingClassifier(**options, max_iter=60, max_leaf_nodes=15).fit(
+        X_train, y_train, X_val=X_val, y_val=y_val
+    )
+    best = int(np.argmax(full.validation_score_))
+    assert 1 <= best < full.n_iter_  # the patience window's trees were there to drop
+    assert kept.n_iter_ == best
+    staged = list(full.staged_predict_proba(X_val))
+    np.testing.assert_allclose(kept.predict_proba(X_val), staged[best - 1])
