@@ -30,6 +30,7 @@ from common import COMPETITION_ROWS, KAGGLE_HEAD, REPO, distinct_battles, table,
 from prefeat import load_battles
 
 TEST_ROWS = 25_000
+RESULTS = REPO / "benchmarks" / "results" / "scale.json"  # every part of both runs, and the tuning, as measured
 SAMPLE_SECONDS = 0.2
 
 
@@ -96,6 +97,8 @@ def main() -> None:
             tuning = {p["part"]: p for p in runs[label][2] if p["part"].startswith("tune ")}
             print(label, round(seconds), "s", {k: round(v["seconds"]) for k, v in tuning.items()}, flush=True)
         results = json.loads((scratch / "cold" / "results.json").read_text())["results"]
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps({"runs": runs, "results": results}, indent=1))
     cold, warm = runs["cold"], runs["warm"]
     warm_parts = {part["part"]: part for part in warm[2]}
     rows = [
