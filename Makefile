@@ -42,6 +42,7 @@ bench: $(INSTALLED)
 	$(PY) benchmarks/embedding_length.py
 	$(PY) benchmarks/embedding_choice.py
 	$(PY) benchmarks/feature_choice.py
+	$(PY) benchmarks/bench_lexical.py
 	$(PY) benchmarks/bench_predict.py
 	$(PY) benchmarks/bench_models.py --data kaggle
 	$(PY) benchmarks/bench_models.py --data pandalm

@@ -28,6 +28,7 @@ from pathlib import Path
 from common import COMPETITION_ROWS, KAGGLE_HEAD, REPO, distinct_battles, table, write_section
 
 from prefeat import load_battles
+from prefeat.tuning import DEFAULT_TIME_BUDGET, budget_share
 
 TEST_ROWS = 25_000
 RESULTS = REPO / "benchmarks" / "results" / "scale.json"  # every part of both runs, and the tuning, as measured
@@ -76,11 +77,8 @@ def per_part(run_dir: Path, samples) -> list[dict]:
     return parts
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--train-rows", type=int, default=COMPETITION_ROWS)
-    parser.add_argument("--test-rows", type=int, default=TEST_ROWS)
-    args, study_options = parser.parse_known_args()  # anything else goes to run_all.py (e.g. --trials 2)
+def measure(args, study_options: list[str]) -> dict:
+    """The cold and warm runs: per run its wall seconds, peak MB and parts; the cold run's results."""
     real = load_battles(KAGGLE_HEAD)
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
@@ -96,36 +94,80 @@ def main() -> None:
             runs[label] = (seconds, max(mb for _, mb in samples), per_part(scratch / label, samples))
             tuning = {p["part"]: p for p in runs[label][2] if p["part"].startswith("tune ")}
             print(label, round(seconds), "s", {k: round(v["seconds"]) for k, v in tuning.items()}, flush=True)
-        results = json.loads((scratch / "cold" / "results.json").read_text())["results"]
+        cold_run = json.loads((scratch / "cold" / "results.json").read_text())
+    measured = {"runs": runs, "results": cold_run["results"], "config": cold_run.get("config", {})}
     RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps({"runs": runs, "results": results}, indent=1))
-    cold, warm = runs["cold"], runs["warm"]
-    warm_parts = {part["part"]: part for part in warm[2]}
-    rows = [
-        [p["part"], p["seconds"], p["peak_mb"], warm_parts[p["part"]]["seconds"], warm_parts[p["part"]]["peak_mb"]]
-        for p in cold[2]
-    ]
-    rows.append(["whole run (process wall time)", cold[0], cold[1], warm[0], warm[1]])
-    tuned = [
-        [r["model"], r["n_trials"], r["tune_s"], r.get("tuned_minus_default", float("nan")), r["log_loss"]]
-        for r in results
-        if "n_trials" in r
-    ]
-    body = f"""## The default study at full size ({args.train_rows:,} training, {args.test_rows:,} test battles)
+    RESULTS.write_text(json.dumps(measured, indent=1))
+    return measured
+
+
+def figure(value: float) -> str:
+    """Seconds and MB with one decimal (the shared table writer keeps four below 2)."""
+    return f"{value:,.1f}"
+
+
+def tuning_rows(results: list[dict], time_budget: float) -> list[list]:
+    """Per tuned model: trials, its share of the budget (as the study gave it), seconds, overshoot, gain."""
+    tuned = [r for r in results if r.get("n_trials") is not None]
+    rows, spent = [], 0.0
+    for index, r in enumerate(tuned):
+        share = budget_share(time_budget, spent, len(tuned) - index)
+        rows.append(
+            [
+                r["model"],
+                r["n_trials"],
+                figure(share),
+                figure(r["tune_s"]),
+                figure(r["tune_s"] - share),
+                r.get("tuned_minus_default", float("nan")),
+                r["log_loss"],
+            ]
+        )
+        spent += r["tune_s"]
+    return rows
+
+
+def render(measured: dict, train_rows: int, test_rows: int) -> str:
+    runs = measured["runs"]
+    (cold_s, cold_peak, cold_parts), (warm_s, warm_peak, warm_parts) = runs["cold"], runs["warm"]
+    warm_by_part = {part["part"]: part for part in warm_parts}
+    rows = []
+    for part in cold_parts:
+        warm = warm_by_part.get(part["part"])
+        warm_cells = [figure(warm["seconds"]), figure(warm["peak_mb"])] if warm else ["read from the fit cache", ""]
+        rows.append([part["part"], figure(part["seconds"]), figure(part["peak_mb"]), *warm_cells])
+    rows.append(["whole run (process wall time)", *map(figure, (cold_s, cold_peak, warm_s, warm_peak))])
+    time_budget = measured.get("config", {}).get("time_budget", DEFAULT_TIME_BUDGET)
+    tuning_header = ["model", "trials", "share s", "tune s", "over share s", "tuned - default", "out-of-fold log loss"]
+    return f"""## The default study at full size ({train_rows:,} training, {test_rows:,} test battles)
 
 `experiments/run_all.py` with default options on battles drawn from the shared Kaggle rows with
 every text made distinct; cold = empty feature cache and new Optuna storage, warm = the same
 command again. Peak MB is the resident memory of the whole process tree (joblib workers
 included) while the part ran. Targets: cold <= 30 min, warm <= 5 min, peak <= 8 GiB.
+Cold: {cold_s / 60:.1f} min, warm: {warm_s / 60:.1f} min, peak: {max(cold_peak, warm_peak) / 1024:.1f} GiB.
 
 {table(["part", "cold s", "cold peak MB", "warm s", "warm peak MB"], rows)}
 
-Tuning at this size (cold run; `tuned - default` is the best trial's loss minus the default
-trial's on the same folds; the texts are real rows reshuffled, so the losses say little about
-the real competition):
+Tuning at this size (cold run; trials run on a grouped subsample of 10,000 battles; the share is
+what the study gave the model of the {time_budget:.0f} s budget, and "over share" how far it ran
+past it, which stops a trial at the first fold that ends after the deadline; `tuned - default` is
+the best trial's loss minus the default trial's on the same folds; the texts are real rows
+reshuffled and the labels drawn from a length-only model, so the losses say little about the
+real competition):
 
-{table(["model", "trials", "tune s", "tuned - default", "out-of-fold log loss"], tuned)}
+{table(tuning_header, tuning_rows(measured["results"], time_budget))}
 """
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--train-rows", type=int, default=COMPETITION_ROWS)
+    parser.add_argument("--test-rows", type=int, default=TEST_ROWS)
+    parser.add_argument("--from-results", action="store_true", help=f"rewrite the section from {RESULTS.name}")
+    args, study_options = parser.parse_known_args()  # anything else goes to run_all.py (e.g. --trials 2)
+    measured = json.loads(RESULTS.read_text()) if args.from_results else measure(args, study_options)
+    body = render(measured, args.train_rows, args.test_rows)
     options = " ".join(["--train-rows", str(args.train_rows), "--test-rows", str(args.test_rows), *study_options])
     write_section("scale", body, f"python benchmarks/bench_scale.py {options}")
     print(body)

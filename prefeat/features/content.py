@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
+from functools import lru_cache
 
 import numpy as np
 
@@ -64,6 +66,7 @@ def repetition(tokens: list[str]) -> float:
     return 1.0 - len(set(trigrams)) / len(trigrams) if trigrams else 0.0
 
 
+@lru_cache(maxsize=65536)
 def script_of(character: str) -> str:
     """The Unicode script family of a letter, from its name (``CJK UNIFIED IDEOGRAPH`` -> ``CJK``)."""
     name = unicodedata.name(character, "")
@@ -73,9 +76,9 @@ def script_of(character: str) -> str:
 def script_shares(text: str) -> np.ndarray:
     """Share of the text's letters in each script of :data:`SCRIPTS` plus ``OTHER``; zeros without letters."""
     counts = dict.fromkeys((*SCRIPTS, "OTHER"), 0)
-    for character in text:
+    for character, occurrences in Counter(text).items():  # each distinct character named once
         if character.isalpha():
-            counts[script_of(character)] += 1
+            counts[script_of(character)] += occurrences
     total = sum(counts.values())
     return np.array(list(counts.values()), dtype=float) / total if total else np.zeros(len(counts))
 
