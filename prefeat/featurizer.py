@@ -226,10 +226,11 @@ class ArenaFeaturizer(TransformerMixin, BaseEstimator):
         (text families fanned out over ``n_jobs`` processes)."""
         step = max(self.batch_size * 16, 256)
         chunks = [sides[start : start + step] for start in range(0, len(sides), step)]
+        unit = "battle" if family.unit == "battle" else "text"  # a battle family computes (prompt, A, B) at once
         progress = {
             "total": len(sides),
-            "desc": f"{family.name} ({len(sides)} texts)",
-            "unit": "text",
+            "desc": f"{family.name} ({len(sides)} {unit}s)",
+            "unit": unit,
             "disable": not self.show_progress or len(chunks) <= 1,
         }
         if client is not None and chunks:
