@@ -7,7 +7,7 @@ an n-gram, ``|D|`` how different the answers are, which is what a tie depends on
 logistic regression learns every battle in both orders (``D`` negated, labels flipped) and
 predicts the average of both orders, so swapping A and B swaps P(A) and P(B) exactly, like the
 other models. The n-grams are read by :mod:`prefeat.ngrams` (scikit-learn's ``char_wb`` n-grams,
-about five times faster), and a fit keeps at most ``max_rows`` battles (a seeded sample; all of them
+about seven times faster), and a fit keeps at most ``max_rows`` battles (a seeded sample; all of them
 below that), which bounds the cost of its logistic regression at full size.
 """
 

@@ -1,11 +1,12 @@
 """TF-IDF of character 2-4-grams inside word boundaries, in numpy: the lexical model's tokenizer.
 
 It gives what scikit-learn's ``TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4),
-sublinear_tf=True)`` gives (the same n-grams, counts, idf, order and names; tested), about ten
-times faster: scikit-learn slices every n-gram as a Python string (about 2 ms for a typical answer
-on one core), which at the competition's size (165,000 answers to read, several times over in
-cross-validation) cost minutes. Here each n-gram is a ``uint64`` key, its characters' code points in
-16-bit slots, so a text's n-grams are a few array operations and the keys decode back to strings.
+sublinear_tf=True)`` gives (the same n-grams, counts, idf, order and names; tested), about seven
+times faster (``benchmarks/bench_lexical.py``: 2,869 against 424 texts/s). scikit-learn slices every
+n-gram as a Python string (about 2 ms for a typical answer on one core), which at the competition's
+size (165,000 answers to read, several times over in cross-validation) cost minutes. Here each
+n-gram is a ``uint64`` key, its characters' code points in 16-bit slots, so a text's n-grams are a
+few array operations and the keys decode back to strings.
 
 One difference, documented and tested: a character outside the Basic Multilingual Plane (emoji and
 rare scripts, which do not fit 16 bits) and NUL both read as U+FFFD, the replacement character.
