@@ -14,7 +14,7 @@ rare scripts, which do not fit 16 bits) and NUL both read as U+FFFD, the replace
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 import scipy.sparse as sp
@@ -23,7 +23,7 @@ NGRAM_SIZES = (2, 3, 4)
 SLOT_BITS = 16
 REPLACEMENT = 0xFFFD
 SPACE = ord(" ")
-CHUNK_TEXTS = 5000  # texts counted at once while the vocabulary is learned: bounds memory at any size
+CHUNK_TEXTS = 5000  # fit and transform hold one chunk's n-gram counts at a time (fit_transform keeps them all)
 
 
 def normalize(text: str) -> str:
@@ -108,9 +108,9 @@ def merge_totals(keys: np.ndarray, *totals: np.ndarray) -> tuple[np.ndarray, ...
     return (keys[starts], *summed)
 
 
-def counted_chunks(texts: list[str]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """:func:`count_texts` of ``texts`` in chunks of :data:`CHUNK_TEXTS`."""
-    return [count_texts(texts[start : start + CHUNK_TEXTS]) for start in range(0, len(texts), CHUNK_TEXTS)]
+def counted_chunks(texts: list[str]) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """:func:`count_texts` of ``texts``, a chunk of :data:`CHUNK_TEXTS` at a time."""
+    return (count_texts(texts[start : start + CHUNK_TEXTS]) for start in range(0, len(texts), CHUNK_TEXTS))
 
 
 def vocabulary_counts(chunks) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -154,7 +154,7 @@ class CharNgramTfidf:
     def fit_transform(self, texts) -> sp.csr_matrix:
         """Fit and transform, reading each text once."""
         texts = list(texts)
-        chunks = counted_chunks(texts)
+        chunks = list(counted_chunks(texts))  # read each text once, for the vocabulary and for the rows
         self._fit_counted(chunks, len(texts))
         return self._stack(chunks)
 
@@ -171,9 +171,10 @@ class CharNgramTfidf:
         return self
 
     def _stack(self, chunks) -> sp.csr_matrix:
-        if not chunks:
+        blocks = [self._weigh(*chunk) for chunk in chunks]
+        if not blocks:
             return sp.csr_matrix((0, len(self.ngrams_)), dtype=self.dtype)
-        return sp.vstack([self._weigh(*chunk) for chunk in chunks], format="csr")
+        return sp.vstack(blocks, format="csr")
 
     def _weigh(self, lengths, keys, counts) -> sp.csr_matrix:
         """The TF-IDF rows of one counted chunk: sublinear tf times idf, rows of unit length."""

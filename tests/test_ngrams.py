@@ -72,3 +72,16 @@ def test_stored_vocabulary_transforms_the_same():
 def test_a_vocabulary_left_empty_by_min_df_is_an_error():
     with pytest.raises(ValueError, match="min_df=5"):
         CharNgramTfidf(min_df=5).fit(["abc", "xyz"])
+
+
+def test_counting_in_chunks_changes_nothing(monkeypatch):
+    import prefeat.ngrams
+
+    whole = CharNgramTfidf(min_df=2).fit(TEXTS)
+    monkeypatch.setattr(prefeat.ngrams, "CHUNK_TEXTS", 2)
+    chunked = CharNgramTfidf(min_df=2)
+    rows = chunked.fit_transform(TEXTS)
+    np.testing.assert_array_equal(chunked.ngrams_, whole.ngrams_)
+    np.testing.assert_allclose(chunked.idf_, whole.idf_)
+    assert (rows != whole.transform(TEXTS)).nnz == 0
+    assert (chunked.transform(TEXTS) != rows).nnz == 0
