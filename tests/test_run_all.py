@@ -250,7 +250,7 @@ def test_large_data_tunes_on_a_subsample_and_reuses_it_for_the_learning_curve(tm
     timings = json.loads((run / "timings.json").read_text())
     parts = [part["part"] for part in timings]
     assert "tune linear" in parts and "out-of-fold fits linear" in parts and "learning curve linear" not in parts
-    assert {"featurize train: length", "featurize test: refusal", "predict test", "report"} <= set(parts)
+    assert {"featurize train: length", "featurize test: refusal", "folds", "predict test", "report"} <= set(parts)
     assert all(part["seconds"] >= 0 and part["end"] >= part["start"] for part in timings)
     oof = pd.read_parquet(run / "oof" / "linear.parquet")
     assert len(oof) == 120  # the final fits score every row
