@@ -21,7 +21,7 @@ from prefeat import load_battles
 from prefeat.folds import assign_folds
 from prefeat.lexical import answer_texts
 from prefeat.metrics import log_loss
-from prefeat.ngrams import CharNgramTfidf
+from prefeat.ngrams import CharNgramTfidf, read_exactly
 from prefeat.oof import cross_validate
 
 SEEDS = range(5)
@@ -50,11 +50,6 @@ def reader_rows(texts: list[str]) -> tuple[list[list], bool]:
     return rows, agree
 
 
-def within_16_bits(text: str) -> bool:
-    """No character that prefeat.ngrams reads as U+FFFD (beyond 16 bits, or NUL)."""
-    return all(0 < ord(character) <= 0xFFFF for character in text)
-
-
 def tolerance_losses(data_name: str) -> dict[float, tuple[list[float], float]]:
     battles = load_battles(DATASETS[data_name])
     texts, y = answer_texts(battles), battles["label"].to_numpy()
@@ -78,7 +73,7 @@ def main() -> None:
     args = parser.parse_args()
     answers = answer_texts(load_battles(DATASETS["kaggle"]))
     every_text = [text for text in np.concatenate([answers["response_a"], answers["response_b"]]) if text.strip()]
-    texts = [text for text in every_text if within_16_bits(text)]
+    texts = [text for text in every_text if read_exactly(text)]
     speed, agree = reader_rows(texts)
     tolerance_rows = []
     for data_name in args.data:

@@ -32,9 +32,23 @@ def normalize(text: str) -> str:
     return " " + " ".join(words) + " " if words else ""
 
 
+def raw_code_points(text: str) -> np.ndarray:
+    return np.frombuffer(normalize(text).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+
+
+def replaced(codes: np.ndarray) -> np.ndarray:
+    """Which code points do not fit a 16-bit slot (or are NUL) and so read as U+FFFD."""
+    return (codes > 0xFFFF) | (codes == 0)
+
+
+def read_exactly(text: str) -> bool:
+    """Whether no character of ``text`` reads as U+FFFD: where scikit-learn's char_wb gives the same."""
+    return not replaced(raw_code_points(text)).any()
+
+
 def code_points(text: str) -> np.ndarray:
-    codes = np.frombuffer(normalize(text).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
-    codes[(codes > 0xFFFF) | (codes == 0)] = REPLACEMENT
+    codes = raw_code_points(text)
+    codes[replaced(codes)] = REPLACEMENT
     return codes
 
 

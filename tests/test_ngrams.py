@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from prefeat.ngrams import CharNgramTfidf, key_names, name_keys, text_keys
+from prefeat.ngrams import CharNgramTfidf, key_names, name_keys, read_exactly, text_keys
 
 TEXTS = [
     "The cat sat on the mat.",
@@ -56,6 +56,7 @@ def test_max_features_keeps_the_most_frequent_in_alphabetical_order():
 def test_characters_beyond_16_bits_read_as_the_replacement_character():
     assert names_of("a😀") == names_of("a\ufffd")
     assert names_of("a\0") == names_of("a\ufffd")
+    assert read_exactly("café 你好") and not read_exactly("a😀") and not read_exactly("a\0")
 
 
 def test_names_and_keys_round_trip():
