@@ -11,6 +11,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 from prefeat.text import join_turns
 
 _SPACE = re.compile(r"\s+")
+ISCLOSE_RTOL, ISCLOSE_ATOL = 1e-5, 1e-8  # np.isclose's defaults, which scikit-learn's tie rule uses
 
 
 def normalise_prompt(turns) -> str:
@@ -24,6 +25,28 @@ def prompt_groups(battles: pd.DataFrame) -> np.ndarray:
     return codes
 
 
+class QuickStratifiedGroupKFold(StratifiedGroupKFold):
+    """scikit-learn's ``StratifiedGroupKFold``, with its search for the best fold of each group done in
+    one array operation over the candidate folds rather than one ``np.std`` call per fold.
+
+    Same folds (tested against scikit-learn's own); at the competition's 57,477 distinct prompts the
+    per-fold calls took 24 s of a study's time.
+    """
+
+    def _find_best_fold(self, y_counts_per_fold, y_cnt, group_y_counts):
+        # candidate i: the group added to fold i; scored by the mean over classes of the spread of
+        # each class's share across folds, ties (np.isclose) going to the fold with fewer battles
+        candidates = y_counts_per_fold + np.eye(self.n_splits)[:, :, None] * group_y_counts
+        spreads = np.std(candidates / y_cnt, axis=1).mean(axis=1)
+        sizes = y_counts_per_fold.sum(axis=1)
+        best_fold, min_spread, min_size = None, np.inf, np.inf
+        for fold, (spread, size) in enumerate(zip(spreads.tolist(), sizes.tolist(), strict=True)):
+            close = abs(spread - min_spread) <= ISCLOSE_ATOL + ISCLOSE_RTOL * abs(min_spread)
+            if spread < min_spread or (close and size < min_size):
+                best_fold, min_spread, min_size = fold, spread, size
+        return best_fold
+
+
 def assign_folds(battles: pd.DataFrame, n_splits: int = 5, seed: int = 0, groups=None) -> pd.DataFrame:
     """``id``, ``group`` and ``fold`` (0..n_splits-1) for labelled battles, stratified by label.
 
@@ -33,7 +56,7 @@ def assign_folds(battles: pd.DataFrame, n_splits: int = 5, seed: int = 0, groups
     groups = prompt_groups(battles) if groups is None else pd.factorize(np.asarray(groups))[0]
     labels = battles["label"].to_numpy(dtype=int)
     folds = np.full(len(battles), -1)
-    splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    splitter = QuickStratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     for fold, (_, scored) in enumerate(splitter.split(np.zeros(len(labels)), labels, groups)):
         folds[scored] = fold
     return pd.DataFrame({"id": battles["id"].to_numpy(), "group": groups, "fold": folds})

@@ -82,9 +82,11 @@ class Steps:
         self.total, self.started = total, time.perf_counter()
         self.records: list[dict] = []
 
-    def say(self, step: int, what: str) -> None:
+    def say(self, step: int, what: str, left: float | None = None) -> None:
+        """Print the step with the study's elapsed time and, when given, the seconds this part has left."""
         elapsed = time.perf_counter() - self.started
-        print(f"[{step}/{self.total}] {what} (study running {elapsed / 60:.1f} min)", flush=True)
+        estimate = "" if left is None else f", about {left / 60:.1f} min left in this part"
+        print(f"[{step}/{self.total}] {what} (study running {elapsed / 60:.1f} min{estimate})", flush=True)
 
     @contextmanager
     def timed(self, part: str):
@@ -146,6 +148,16 @@ def tuning_rows(groups: np.ndarray, limit: int | None, seed: int) -> np.ndarray:
     return np.isin(groups, kept)
 
 
+def fits_seconds(seconds_per_fold: float | None, tuned_share: float, n_splits: int, curve: bool) -> float | None:
+    """What the out-of-fold fits, the refit and the learning curve should take, from the tuning trials'
+    seconds per fold on ``tuned_share`` of the rows (fit time taken as growing with the rows; a refit
+    reads n/(n-1) of a fold fit's rows; the curve repeats the folds on each of LEARNING_FRACTIONS)."""
+    if seconds_per_fold is None:
+        return None
+    fold_fits = n_splits + n_splits / (n_splits - 1) + (n_splits * sum(LEARNING_FRACTIONS) if curve else 0)
+    return seconds_per_fold / tuned_share * fold_fits
+
+
 def learning_curve(name, params, X, y, folds, groups, seed, symmetric, show_progress=False) -> dict[float, float]:
     """Out-of-fold log loss when each training fold keeps only a fraction of its rows."""
     rng = np.random.default_rng(seed)
@@ -175,6 +187,8 @@ def run_model(
         steps.say(4, f"{name}: out-of-fold fits and refit read from the cache")
         cv, final, refit_seconds = cached
     else:
+        estimate = fits_seconds(tuned.seconds_per_fold, subsample.mean(), config.n_splits, subsample.all())
+        steps.say(4, f"{name}: {tuned.n_trials} trials in {tuned.seconds:.0f} s; out-of-fold fits and refit", estimate)
         with steps.timed(f"out-of-fold fits {name}"):
             cv = cross_validate(
                 name, params, X, y, folds, groups, symmetric=config.symmetric, seed=config.seed,
@@ -261,10 +275,15 @@ def prepare(config: StudyConfig, steps: Steps) -> StudyData:
     steps.say(2, "featurize (cached on disk)" + (f" on Dask ({config.dask})" if config.dask else ""))
     with ExitStack() as stack:
         scheduler = config.dask and stack.enter_context(dask_scheduler(config.dask, config.features.n_jobs))
+        started = time.perf_counter()
         X, featurizers = featurize(config, train, steps, "train", scheduler)
-        X_test = featurize(config, test, steps, "test", scheduler, featurizers)[0] if test is not None else None
+        X_test = None
+        if test is not None:  # the same families on other battles: about as long per battle
+            per_battle = (time.perf_counter() - started) / len(train)
+            steps.say(2, f"featurize the {len(test)} test battles", left=per_battle * len(test))
+            X_test = featurize(config, test, steps, "test", scheduler, featurizers)[0]
     steps.say(3, f"assign {config.n_splits} folds grouped by prompt (seed {config.seed})")
-    with steps.timed("folds"):  # StratifiedGroupKFold: about 24 s for 57,477 distinct prompts
+    with steps.timed("folds"):
         folds = assign_folds(train, config.n_splits, config.seed)
     learned = {name: arrays for featurizer in featurizers.values() for name, arrays in featurizer.learned_.items()}
     return StudyData(train, test, X, X_test, folds, digests, learned)
@@ -317,7 +336,8 @@ def run_study(config: StudyConfig) -> Path:
         runs[name].size_bytes = sum(p.stat().st_size for p in (pipeline_dir / "models").glob(f"{name}.*"))
 
     if test is not None:
-        steps.say(7, f"predict {len(test)} test battles with the saved pipeline")
+        predict_seconds = sum(run.predict_seconds_per_1000 for run in runs.values()) * len(test) / 1000
+        steps.say(7, f"predict {len(test)} test battles with the saved pipeline", left=predict_seconds)
         with steps.timed("predict test"):
             loaded = load_pipeline(pipeline_dir, cache_dir=config.cache_dir, show_progress=config.show_progress)
             per_model = loaded.model_probas(test)

@@ -62,6 +62,7 @@ class TuningResult:
     seconds: float
     best_loss: float | None
     default_loss: float | None
+    seconds_per_fold: float | None = None  # median over trials: what a fold fit costs on the tuning rows
 
 
 def default_storage(run_dir) -> str:
@@ -263,7 +264,18 @@ def summarise(study: optuna.Study, name: str) -> TuningResult:
         seconds=spent_seconds(study),
         best_loss=best.value if best else None,
         default_loss=default_trial.value if default_trial else None,
+        seconds_per_fold=median_fold_seconds(trials),
     )
+
+
+def median_fold_seconds(trials) -> float | None:
+    """Wall seconds per fold of the trials that finished a fold (None before any did)."""
+    per_fold = [
+        t.user_attrs[SECONDS] / len(t.intermediate_values)
+        for t in trials
+        if t.intermediate_values and SECONDS in t.user_attrs
+    ]
+    return float(np.median(per_fold)) if per_fold else None
 
 
 def budget_share(time_budget: float, spent: float, models_left: int) -> float:

@@ -36,11 +36,25 @@ def test_similarities_feed_side_and_pair_columns():
     assert block[0].tolist() == pytest.approx([1.0, 0.0, 1.0, 0.5, 0.0])
 
 
-def test_static_model_is_distilled_offline_and_embeds_empty_text_as_zero(tmp_path):
-    vectors = embedding.embed([("hello world",), ("",)], model=embedding.STATIC_MODEL, cache_dir=str(tmp_path))
-    assert (tmp_path / "models").exists()
+@pytest.fixture(scope="module")
+def static_cache(tmp_path_factory):
+    """A cache folder where the static model gets distilled once for this module (about 25 s)."""
+    return tmp_path_factory.mktemp("static")
+
+
+def test_static_model_is_distilled_offline_and_embeds_empty_text_as_zero(static_cache):
+    vectors = embedding.embed([("hello world",), ("",)], model=embedding.STATIC_MODEL, cache_dir=str(static_cache))
+    assert (static_cache / "models").exists()
     assert np.linalg.norm(vectors[0]) == pytest.approx(1.0, abs=1e-3)
     assert not np.any(vectors[1])
+
+
+def test_static_model_vectors_do_not_depend_on_the_batch(static_cache):
+    sides = [("a short answer",), ("a much longer answer, with more words in it than the first",), ("",)]
+    vectors = embedding.embed(sides, model=embedding.STATIC_MODEL, cache_dir=str(static_cache))
+    encoder = embedding.load_encoder(embedding.STATIC_MODEL, str(static_cache))
+    one_by_one = np.vstack([encoder.encode([text], normalize_embeddings=True) for (text,) in sides])
+    np.testing.assert_array_equal(vectors, np.nan_to_num(one_by_one))
 
 
 def test_any_sentence_transformers_path_works_and_a_missing_one_is_named(tmp_path):

@@ -4,7 +4,7 @@ import pytest
 
 from prefeat import swap_feature_frame
 from prefeat.estimator import augment_with_swaps
-from prefeat.folds import assign_folds, normalise_prompt
+from prefeat.folds import QuickStratifiedGroupKFold, assign_folds, normalise_prompt
 from prefeat.metrics import log_loss
 from prefeat.models import MODELS, make_model
 from prefeat.oof import cross_validate, read_predictions, write_predictions
@@ -26,6 +26,23 @@ def test_folds_group_by_normalised_prompt_and_cover_every_row(dataset):
     assert (folds.groupby("group")["fold"].nunique() == 1).all()
     assert normalise_prompt(["Hello   World", "x"]) == normalise_prompt(["hello world", "X"])
     assert folds.equals(assign_folds(battles, n_splits=5, seed=3))
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_quick_split_gives_scikit_learns_folds(seed):
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    rng = np.random.default_rng(seed)
+    n_rows, n_splits = int(rng.integers(30, 400)), int(rng.integers(2, 7))
+    labels = rng.choice(3, n_rows, p=rng.dirichlet([2, 2, 1]))
+    labels[: 3 * n_splits] = np.repeat(np.arange(3), n_splits)  # every class in every fold
+    groups = rng.integers(0, int(rng.integers(n_splits, n_rows)), n_rows)
+
+    def folds(splitter_class):
+        splitter = splitter_class(n_splits=n_splits, shuffle=True, random_state=seed)
+        return [scored.tolist() for _, scored in splitter.split(np.zeros(n_rows), labels, groups)]
+
+    assert folds(QuickStratifiedGroupKFold) == folds(StratifiedGroupKFold)
 
 
 def test_augmentation_doubles_rows_and_flips_labels(dataset):

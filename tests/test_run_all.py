@@ -1,8 +1,10 @@
 """End to end: the study on a small fixture with the cheap preset and a few trials."""
 
+import io
 import json
 import re
 import sys
+from contextlib import redirect_stdout
 from pathlib import Path
 
 import numpy as np
@@ -24,9 +26,10 @@ def run_study_in(root: Path, *options: str, out: str = "run") -> Path:
     """The study on root's train.csv and test.csv, with the cache and storage in ``root`` (empty at first)."""
     argv = ["--train", str(root / "train.csv"), "--test", str(root / "test.csv"), "--out", str(root / out)]
     argv += ["--preset", "cheap", "--trials", "2", "--storage", f"sqlite:///{root / 'optuna.db'}", *options]
-    with pytest.MonkeyPatch.context() as patch:
+    with pytest.MonkeyPatch.context() as patch, redirect_stdout(io.StringIO()) as said:
         patch.setenv("PREFEAT_CACHE", str(root / "cache"))
         assert run_all.main(argv) == 0
+    (root / f"{out}.log").write_text(said.getvalue())
     assert (root / "cache").exists()
     return root / out
 
@@ -67,6 +70,26 @@ def test_every_promised_file_exists(finished_run):
     missing = [name for name in expected if not (run / name).exists()]
     assert missing == []
     assert (root / "optuna.db").exists()
+
+
+def test_long_parts_print_the_time_run_and_an_estimate_of_what_is_left(finished_run):
+    root, _, test = finished_run
+    said = (root / "run.log").read_text()
+    times = r"\(study running [0-9.]+ min, about [0-9.]+ min left in this part\)"
+    assert re.search(rf"^\[2/9\] featurize the {len(test)} test battles {times}$", said, re.MULTILINE)
+    for name in MODELS:
+        assert re.search(
+            rf"^\[4/9\] {name}: 2 trials in \d+ s; out-of-fold fits and refit {times}$", said, re.MULTILINE
+        )
+    assert re.search(rf"^\[7/9\] predict {len(test)} test battles with the saved pipeline {times}$", said, re.MULTILINE)
+
+
+def test_fit_estimate_scales_the_trials_time_per_fold_to_every_row():
+    from prefeat.study import fits_seconds
+
+    assert fits_seconds(2.0, 0.5, 5, curve=False) == pytest.approx(4.0 * (5 + 1.25))  # 5 folds and a refit
+    assert fits_seconds(2.0, 0.5, 5, curve=True) == pytest.approx(4.0 * (5 + 1.25 + 5 * 0.75))
+    assert fits_seconds(None, 1.0, 5, curve=True) is None
 
 
 def test_submission_is_valid_for_every_test_id_in_order(finished_run):

@@ -96,6 +96,7 @@ def test_a_trial_past_the_time_budget_stops_after_its_fold(tmp_path, tuning_inpu
     assert stopped.state == TrialState.PRUNED
     assert stopped.user_attrs[STOPPED] == "time budget"
     assert len(stopped.intermediate_values) == 1  # one fold fit, then it stopped
+    assert result.seconds_per_fold == pytest.approx(stopped.user_attrs["seconds"])  # its one fold
     assert result.best_loss is None
     assert result.params["iterations"] == 1000  # nothing completed: the default parameters
 

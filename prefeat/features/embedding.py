@@ -149,6 +149,8 @@ def embed(
     """
     encoder = load_encoder(model, cache_dir, max_length, int8)
     texts = [join_turns(turns) for turns in sides]
+    if model == STATIC_MODEL:  # it averages each text's token vectors alone, so batches change no value;
+        batch_size = max(batch_size, len(texts))  # one batch per call tokenizes about 20% faster
     vectors = encoder.encode(texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True)
     # a static model maps an empty text to 0/0: keep it a zero vector
     return np.nan_to_num(np.asarray(vectors, dtype=np.float32)).reshape(len(texts), -1)
