@@ -33,6 +33,7 @@ from prefeat.tuning import DEFAULT_TIME_BUDGET, budget_share
 TEST_ROWS = 25_000
 RESULTS = REPO / "benchmarks" / "results" / "scale.json"  # every part of both runs, and the tuning, as measured
 SAMPLE_SECONDS = 0.2
+TUNED_ON = "a grouped subsample of 10,000 battles"  # the study's default (prefeat.study.TUNE_ROWS)
 
 
 def tree_rss_mb(pid: int) -> float:
@@ -86,7 +87,7 @@ def measure(args, study_options: list[str]) -> dict:
         distinct_battles(real, args.test_rows, seed=1, labels=False).to_csv(scratch / "test.csv", index=False)
         env = os.environ | {"PREFEAT_CACHE": str(scratch / "cache")}
         runs = {}
-        for label in ("cold", "warm"):
+        for label in args.runs.split(","):
             command = [sys.executable, "experiments/run_all.py", "--train", str(scratch / "train.csv")]
             command += ["--test", str(scratch / "test.csv"), "--out", str(scratch / label)]
             command += ["--storage", f"sqlite:///{scratch / 'optuna.db'}", *study_options]
@@ -96,8 +97,8 @@ def measure(args, study_options: list[str]) -> dict:
             print(label, round(seconds), "s", {k: round(v["seconds"]) for k, v in tuning.items()}, flush=True)
         cold_run = json.loads((scratch / "cold" / "results.json").read_text())
     measured = {"runs": runs, "results": cold_run["results"], "config": cold_run.get("config", {})}
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(measured, indent=1))
+    args.results.parent.mkdir(exist_ok=True)
+    args.results.write_text(json.dumps(measured, indent=1))
     return measured
 
 
@@ -127,9 +128,9 @@ def tuning_rows(results: list[dict], time_budget: float) -> list[list]:
     return rows
 
 
-def render(measured: dict, train_rows: int, test_rows: int) -> str:
+def render(measured: dict, train_rows: int, test_rows: int, tuned_on: str = TUNED_ON) -> str:
     runs = measured["runs"]
-    (cold_s, cold_peak, cold_parts), (warm_s, warm_peak, warm_parts) = runs["cold"], runs["warm"]
+    (cold_s, cold_peak, cold_parts), (warm_s, warm_peak, warm_parts) = runs["cold"], runs.get("warm", (0, 0, []))
     warm_by_part = {part["part"]: part for part in warm_parts}
     rows = []
     for part in cold_parts:
@@ -137,19 +138,28 @@ def render(measured: dict, train_rows: int, test_rows: int) -> str:
         warm_cells = [figure(warm["seconds"]), figure(warm["peak_mb"])] if warm else ["read from the fit cache", ""]
         rows.append([part["part"], figure(part["seconds"]), figure(part["peak_mb"]), *warm_cells])
     rows.append(["whole run (process wall time)", *map(figure, (cold_s, cold_peak, warm_s, warm_peak))])
+    if not warm_parts:  # a cold run alone
+        rows = [[*row[:3], "", ""] for row in rows]
     time_budget = measured.get("config", {}).get("time_budget", DEFAULT_TIME_BUDGET)
     tuning_header = ["model", "trials", "share s", "tune s", "over share s", "tuned - default", "out-of-fold log loss"]
-    return f"""## The default study at full size ({train_rows:,} training, {test_rows:,} test battles)
+    study = "The default study" if tuned_on == TUNED_ON else f"The study tuned on {tuned_on}"
+    measured_runs = f"Cold: {cold_s / 60:.1f} min, peak: {cold_peak / 1024:.1f} GiB (no warm run)."
+    if warm_parts:
+        measured_runs = (
+            f"Cold: {cold_s / 60:.1f} min, warm: {warm_s / 60:.1f} min, "
+            f"peak: {max(cold_peak, warm_peak) / 1024:.1f} GiB."
+        )
+    return f"""## {study} at full size ({train_rows:,} training, {test_rows:,} test battles)
 
 `experiments/run_all.py` with default options on battles drawn from the shared Kaggle rows with
 every text made distinct; cold = empty feature cache and new Optuna storage, warm = the same
 command again. Peak MB is the resident memory of the whole process tree (joblib workers
 included) while the part ran. Targets: cold <= 30 min, warm <= 5 min, peak <= 8 GiB.
-Cold: {cold_s / 60:.1f} min, warm: {warm_s / 60:.1f} min, peak: {max(cold_peak, warm_peak) / 1024:.1f} GiB.
+{measured_runs}
 
 {table(["part", "cold s", "cold peak MB", "warm s", "warm peak MB"], rows)}
 
-Tuning at this size (cold run; trials run on a grouped subsample of 10,000 battles; the share is
+Tuning at this size (cold run; trials run on {tuned_on}; the share is
 what the study gave the model of the {time_budget:.0f} s budget, and "over share" how far it ran
 past it, which stops a trial at the first fold that ends after the deadline; `tuned - default` is
 the best trial's loss minus the default trial's on the same folds; the texts are real rows
@@ -160,16 +170,52 @@ real competition):
 """
 
 
+def compare_tuning(measured: dict, baseline: dict) -> str:
+    """Per model, this run's tuning and out-of-fold loss against the baseline run's (same battles and folds)."""
+    before = {r["model"]: r for r in baseline["results"]}
+    rows = []
+    for r in measured["results"]:
+        b = before.get(r["model"])
+        if b is None or "log_loss" not in r:
+            continue
+        trials = [r.get("n_trials", ""), b.get("n_trials", "")]
+        rows.append(
+            [r["model"], *trials, r["log_loss"], b["log_loss"], r["log_loss"] - b["log_loss"], b.get("fold_std", "")]
+        )
+    header = [
+        "model",
+        "trials",
+        "trials (baseline)",
+        "log loss",
+        "log loss (baseline)",
+        "difference",
+        "baseline fold std",
+    ]
+    return f"""Out of fold against the baseline run ({RESULTS.name}: the default study, same battles and folds):
+
+{table(header, rows)}
+"""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--train-rows", type=int, default=COMPETITION_ROWS)
     parser.add_argument("--test-rows", type=int, default=TEST_ROWS)
     parser.add_argument("--from-results", action="store_true", help=f"rewrite the section from {RESULTS.name}")
-    args, study_options = parser.parse_known_args()  # anything else goes to run_all.py (e.g. --trials 2)
-    measured = json.loads(RESULTS.read_text()) if args.from_results else measure(args, study_options)
-    body = render(measured, args.train_rows, args.test_rows)
-    options = " ".join(["--train-rows", str(args.train_rows), "--test-rows", str(args.test_rows), *study_options])
-    write_section("scale", body, f"python benchmarks/bench_scale.py {options}")
+    parser.add_argument("--runs", default="cold,warm", choices=["cold,warm", "cold"])
+    parser.add_argument("--results", type=Path, default=RESULTS, help="where the measured parts are written")
+    args, study_options = parser.parse_known_args()  # anything else goes to run_all.py (e.g. --tune-rows 0)
+    measured = json.loads(args.results.read_text()) if args.from_results else measure(args, study_options)
+    tune_rows = study_options[study_options.index("--tune-rows") + 1] if "--tune-rows" in study_options else None
+    tuned_on = TUNED_ON if tune_rows is None else "every battle" if tune_rows == "0" else f"about {tune_rows} battles"
+    body = render(measured, args.train_rows, args.test_rows, tuned_on)
+    options = ["--train-rows", str(args.train_rows), "--test-rows", str(args.test_rows), *study_options]
+    section = "scale"
+    if args.results != RESULTS:  # a variant of the default run: compared with it, in a section of its own
+        body += "\n" + compare_tuning(measured, json.loads(RESULTS.read_text()))
+        options += ["--runs", args.runs, "--results", str(args.results.relative_to(REPO))]
+        section = f"scale-{args.results.stem}"
+    write_section(section, body, f"python benchmarks/bench_scale.py {' '.join(options)}")
     print(body)
 
 
