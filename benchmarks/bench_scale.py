@@ -120,6 +120,7 @@ def tuning_rows(results: list[dict], time_budget: float) -> list[list]:
                 figure(share),
                 figure(r["tune_s"]),
                 figure(r["tune_s"] - share),
+                figure(r["tune_fold_s"]) if "tune_fold_s" in r else "not recorded",
                 r.get("tuned_minus_default", float("nan")),
                 r["log_loss"],
             ]
@@ -141,7 +142,8 @@ def render(measured: dict, train_rows: int, test_rows: int, tuned_on: str = TUNE
     if not warm_parts:  # a cold run alone
         rows = [[*row[:3], "", ""] for row in rows]
     time_budget = measured.get("config", {}).get("time_budget", DEFAULT_TIME_BUDGET)
-    tuning_header = ["model", "trials", "share s", "tune s", "over share s", "tuned - default", "out-of-fold log loss"]
+    tuning_header = ["model", "trials", "share s", "tune s", "over share s", "fold fit s", "tuned - default"]
+    tuning_header.append("out-of-fold log loss")
     study = "The default study" if tuned_on == TUNED_ON else f"The study tuned on {tuned_on}"
     measured_runs = f"Cold: {cold_s / 60:.1f} min, peak: {cold_peak / 1024:.1f} GiB (no warm run)."
     if warm_parts:
@@ -161,7 +163,8 @@ included) while the part ran. Targets: cold <= 30 min, warm <= 5 min, peak <= 8 
 
 Tuning at this size (cold run; trials run on {tuned_on}; the share is
 what the study gave the model of the {time_budget:.0f} s budget, and "over share" how far it ran
-past it, which stops a trial at the first fold that ends after the deadline; `tuned - default` is
+past it, which stops a trial at the first fold that ends after the deadline (target: by at most one
+fold fit, the trials' median "fold fit s"); `tuned - default` is
 the best trial's loss minus the default trial's on the same folds; the texts are real rows
 reshuffled and the labels drawn from a length-only model, so the losses say little about the
 real competition):

@@ -22,6 +22,7 @@ class ModelRun:
     tune_seconds: float = 0.0
     n_trials: int = 0
     tuned_minus_default: float | None = None  # best trial's loss minus the default trial's, on the tuning folds
+    tune_fold_seconds: float | None = None  # median seconds of one fold fit in the tuning trials
     cv_fit_seconds: float = 0.0
     refit_seconds: float = 0.0
     predict_seconds_per_1000: float = 0.0

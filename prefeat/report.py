@@ -66,6 +66,7 @@ def results_rows(runs, blends, y) -> list[dict]:
                 "tune_s": run.tune_seconds,
                 "n_trials": run.n_trials,
                 **({"tuned_minus_default": run.tuned_minus_default} if run.tuned_minus_default is not None else {}),
+                **({"tune_fold_s": run.tune_fold_seconds} if run.tune_fold_seconds is not None else {}),
                 "cv_fit_s": run.cv_fit_seconds,
                 "refit_s": run.refit_seconds,
                 "predict_s_per_1000": run.predict_seconds_per_1000,

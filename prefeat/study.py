@@ -218,6 +218,7 @@ def run_model(
         tune_seconds=tuned.seconds,
         n_trials=tuned.n_trials,
         tuned_minus_default=improvement,
+        tune_fold_seconds=tuned.seconds_per_fold,
         cv_fit_seconds=cv.fit_seconds,
         refit_seconds=refit_seconds,
         predict_seconds_per_1000=predict_per_1000,

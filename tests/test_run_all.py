@@ -277,3 +277,5 @@ def test_large_data_tunes_on_a_subsample_and_reuses_it_for_the_learning_curve(tm
     assert all(part["seconds"] >= 0 and part["end"] >= part["start"] for part in timings)
     oof = pd.read_parquet(run / "oof" / "linear.parquet")
     assert len(oof) == 120  # the final fits score every row
+    linear = next(row for row in results["results"] if row["model"] == "linear")
+    assert 0 < linear["tune_fold_s"] < linear["tune_s"]  # what one fold fit cost in the trials
