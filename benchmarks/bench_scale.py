@@ -216,7 +216,7 @@ def main() -> None:
     section = "scale"
     if args.results != RESULTS:  # a variant of the default run: compared with it, in a section of its own
         body += "\n" + compare_tuning(measured, json.loads(RESULTS.read_text()))
-        options += ["--runs", args.runs, "--results", str(args.results.relative_to(REPO))]
+        options += ["--runs", args.runs, "--results", str(args.results.resolve().relative_to(REPO))]
         section = f"scale-{args.results.stem}"
     write_section(section, body, f"python benchmarks/bench_scale.py {' '.join(options)}")
     print(body)
