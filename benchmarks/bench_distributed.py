@@ -22,7 +22,7 @@ from pathlib import Path
 from common import COMPETITION_ROWS, KAGGLE_HEAD, REPO, distinct_battles, table, write_section
 
 from prefeat import ArenaFeaturizer, load_battles
-from prefeat.postgres import create_database, throwaway_postgres
+from prefeat.study.postgres import create_database, throwaway_postgres
 
 
 def tune_with_workers(url: str, n_workers: int, model: str, trials: int, scratch: Path) -> float:
@@ -70,7 +70,7 @@ def main() -> None:
     rows += [[f"featurize {args.rows:,} distinct battles, {k}", v, base / v] for k, v in featurizing.items()]
     body = f"""## Past one machine, measured on one (2 cores)
 
-Tuning workers share one Optuna study in a throwaway PostgreSQL server (`prefeat.postgres`);
+Tuning workers share one Optuna study in a throwaway PostgreSQL server (`prefeat.study.postgres`);
 featurizing runs the default families on battles whose texts are all distinct, from an empty
 cache. Speed-up is against the first row of its kind. On this 2-core machine both comparisons
 run on the same two cores, so they measure overhead, not gain. Two tuning workers were 5.6x slower

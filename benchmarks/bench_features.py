@@ -18,9 +18,10 @@ import numpy as np
 from common import KAGGLE_HEAD, table, tile, write_section
 
 from prefeat import ArenaFeaturizer, load_battles
-from prefeat.features import embedding
-from prefeat.featurizer import SIDE_COLUMNS, as_sides
-from prefeat.registry import FAMILIES
+from prefeat.data.text import as_sides
+from prefeat.features.families import embedding
+from prefeat.features.featurizer import SIDE_COLUMNS
+from prefeat.features.registry import FAMILIES
 
 PER_TEXT = ("length", "readability", "formatting", "refusal")
 EMBEDDING_VARIANTS = (

@@ -1,7 +1,7 @@
 """The lexical model's cost: its n-gram reader against scikit-learn's, and its solver's tolerance.
 
 1. Texts per second of scikit-learn's ``TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4))``
-   and of ``prefeat.ngrams.CharNgramTfidf`` (fit, then transform) on the real answers of the shared
+   and of ``prefeat.models.ngrams.CharNgramTfidf`` (fit, then transform) on the real answers of the shared
    Kaggle rows, with a check that both give the same vocabulary and matrix on those texts.
 2. The logistic regression's stopping tolerance, 1e-4 (scikit-learn's default) against 1e-3: the
    lexical model alone, default parameters, 5 folds grouped by prompt (MT-Bench: by question) x 5
@@ -16,13 +16,14 @@ import time
 import numpy as np
 from common import DATASETS, fold_groups, table, write_section
 
-import prefeat.lexical
+import prefeat.models.lexical
 from prefeat import load_battles
-from prefeat.folds import assign_folds
-from prefeat.lexical import answer_texts
+from prefeat.data.text import answer_texts
 from prefeat.metrics import log_loss
-from prefeat.ngrams import CharNgramTfidf, read_exactly
-from prefeat.oof import cross_validate
+from prefeat.models.ngrams import CharNgramTfidf, read_exactly
+from prefeat.study.folds import assign_folds
+from prefeat.study.oof import cross_validate
+from prefeat.study.plan import CVPlan
 
 SEEDS = range(5)
 TOLERANCES = (1e-4, 1e-3)
@@ -36,7 +37,7 @@ def reader_rows(texts: list[str]) -> tuple[list[list], bool]:
         "scikit-learn TfidfVectorizer (char_wb)": TfidfVectorizer(
             analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, min_df=2
         ),
-        "prefeat.ngrams.CharNgramTfidf": CharNgramTfidf(min_df=2),
+        "prefeat.models.ngrams.CharNgramTfidf": CharNgramTfidf(min_df=2),
     }
     rows, matrices = [], {}
     for label, reader in readers.items():
@@ -56,12 +57,12 @@ def tolerance_losses(data_name: str) -> dict[float, tuple[list[float], float]]:
     groups = fold_groups(data_name, battles)
     measured = {}
     for tolerance in TOLERANCES:
-        prefeat.lexical.SOLVER_TOL = tolerance
+        prefeat.models.lexical.SOLVER_TOL = tolerance
         started, losses = time.perf_counter(), []
         for seed in SEEDS:
             assigned = assign_folds(battles, 5, seed, groups=groups)
             folds, group = assigned["fold"].to_numpy(), assigned["group"].to_numpy()
-            losses.append(log_loss(y, cross_validate("lexical", None, texts, y, folds, group, seed=seed).oof))
+            losses.append(log_loss(y, cross_validate("lexical", None, CVPlan(texts, y, folds, group, seed)).oof))
         measured[tolerance] = (losses, time.perf_counter() - started)
         print(data_name, tolerance, np.round(losses, 4), flush=True)
     return measured

@@ -18,13 +18,14 @@ from common import DATASETS, table, write_section
 from signal_check import featurize, linear_oof, style_control
 
 from prefeat import load_battles
-from prefeat.folds import assign_folds
+from prefeat.features.settings import DEFAULTS
 from prefeat.metrics import accuracy, log_loss
 from prefeat.models import BOOSTERS, MODELS
-from prefeat.oof import cross_validate
-from prefeat.settings import DEFAULTS
-from prefeat.stacking import average, stack_out_of_fold
-from prefeat.tuning import budget_share, tune
+from prefeat.models.stacking import average, stack_out_of_fold
+from prefeat.study.folds import assign_folds
+from prefeat.study.oof import cross_validate
+from prefeat.study.plan import CVPlan
+from prefeat.study.tuning import budget_share, tune
 
 SEEDS = range(5)
 
@@ -79,10 +80,8 @@ def main() -> None:
         for index, name in enumerate(MODELS):
             budget = budget_share(args.time_budget, sum(tune_seconds.values()), len(MODELS) - index)
             started = time.perf_counter()
-            params[name] = tune(
-                name, features, y, folds0, groups, run_dir,
-                n_trials=args.trials, time_budget=budget, show_progress=False,
-            ).params  # fmt: skip
+            plan = CVPlan(features, y, folds0, groups)
+            params[name] = tune(name, plan, run_dir, args.trials, budget, show_progress=False).params
             tune_seconds[name] = time.perf_counter() - started
             print(name, "tuned in", round(tune_seconds[name]), "s:", params[name], flush=True)
 
@@ -103,7 +102,8 @@ def main() -> None:
                 (f"{name} (defaults)", None, True),
             ):
                 started = time.perf_counter()
-                oof = cross_validate(name, model_params, features, y, folds, groups, symmetric=symmetric, seed=seed).oof
+                plan = CVPlan(features, y, folds, groups, seed, symmetric)
+                oof = cross_validate(name, model_params, plan).oof
                 per_seed[label].append((log_loss(y, oof), accuracy(y, oof), time.perf_counter() - started))
                 if label.endswith("(tuned)"):
                     oofs[name] = oof

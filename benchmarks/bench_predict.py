@@ -21,7 +21,7 @@ from common import KAGGLE_HEAD, REPO, distinct_battles, peak_memory_mb, table, w
 
 from prefeat import FeaturizerSettings, PreferencePipeline, load_battles
 from prefeat.models import MODELS, make_model
-from prefeat.stacking import Stacker
+from prefeat.models.stacking import Stacker
 
 TEST_ROWS = 25_000
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from common import COMPETITION_ROWS, KAGGLE_HEAD, REPO, distinct_battles, table, write_section
 
 from prefeat import load_battles
-from prefeat.tuning import DEFAULT_TIME_BUDGET, budget_share
+from prefeat.study.tuning import DEFAULT_TIME_BUDGET, budget_share
 
 TEST_ROWS = 25_000
 RESULTS = REPO / "benchmarks" / "results" / "scale.json"  # every part of both runs, and the tuning, as measured

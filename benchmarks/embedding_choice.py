@@ -12,14 +12,15 @@ import time
 
 import numpy as np
 from common import DATASETS, fold_groups, table, write_section
+from prefeat.features.embedding import STATIC_MODEL
 from signal_check import featurize
 
 from prefeat import load_battles
-from prefeat.features.embedding import STATIC_MODEL
-from prefeat.folds import assign_folds
 from prefeat.metrics import log_loss
-from prefeat.oof import cross_validate
-from prefeat.stacking import average
+from prefeat.models.stacking import average
+from prefeat.study.folds import assign_folds
+from prefeat.study.oof import cross_validate
+from prefeat.study.plan import CVPlan
 
 VARIANTS = {
     "minilm (256 tokens)": {"embedding_model": "minilm"},
@@ -37,7 +38,7 @@ def seed_losses(features, battles, groups) -> dict[str, list[float]]:
     for seed in SEEDS:
         folds = assign_folds(battles, 5, seed, groups=groups)
         fold, group = folds["fold"].to_numpy(), folds["group"].to_numpy()
-        oofs = [cross_validate(name, None, features, y, fold, group, seed=seed).oof for name in MODELS]
+        oofs = [cross_validate(name, None, CVPlan(features, y, fold, group, seed)).oof for name in MODELS]
         for name, oof in zip((*MODELS, "average"), [*oofs, average(oofs)], strict=True):
             losses[name].append(log_loss(y, oof))
     return losses

@@ -11,9 +11,10 @@ from common import KAGGLE_HEAD, table, write_section
 from signal_check import featurize
 
 from prefeat import load_battles
-from prefeat.folds import assign_folds
 from prefeat.metrics import log_loss
-from prefeat.oof import cross_validate
+from prefeat.study.folds import assign_folds
+from prefeat.study.oof import cross_validate
+from prefeat.study.plan import CVPlan
 
 MODELS = ("xgboost", "catboost")
 SEEDS = range(3)
@@ -30,9 +31,8 @@ def main() -> None:
             losses = []
             for seed in SEEDS:
                 folds = assign_folds(battles, 5, seed)
-                oof = cross_validate(
-                    name, None, features, y, folds["fold"].to_numpy(), folds["group"].to_numpy(), seed=seed
-                ).oof
+                plan = CVPlan(features, y, folds["fold"].to_numpy(), folds["group"].to_numpy(), seed)
+                oof = cross_validate(name, None, plan).oof
                 losses.append(log_loss(y, oof))
             row += [float(np.mean(losses)), float(np.std(losses))]
         rows.append(row)

@@ -28,13 +28,14 @@ import pandas as pd
 from common import DATASETS, REPO, fold_groups, table, write_section
 
 from prefeat import ArenaFeaturizer, load_battles
-from prefeat.folds import assign_folds
-from prefeat.lexical import answer_texts
+from prefeat.data.text import answer_texts
+from prefeat.features.columns import family_of
+from prefeat.features.settings import DEFAULTS, FeaturizerSettings
 from prefeat.metrics import log_loss
-from prefeat.oof import cross_validate
-from prefeat.registry import family_of
-from prefeat.settings import DEFAULTS, FeaturizerSettings
-from prefeat.stacking import stack_out_of_fold
+from prefeat.models.stacking import stack_out_of_fold
+from prefeat.study.folds import assign_folds
+from prefeat.study.oof import cross_validate
+from prefeat.study.plan import CVPlan
 
 SEEDS = range(5)
 RESULTS = REPO / "benchmarks" / "results" / "feature_choice.json"
@@ -67,7 +68,7 @@ def seed_losses(battles: pd.DataFrame, features: pd.DataFrame, groups, seed: int
     folds, group = assigned["fold"].to_numpy(), assigned["group"].to_numpy()
 
     def oof(name, X):
-        return cross_validate(name, None, X, y, folds, group, seed=seed).oof
+        return cross_validate(name, None, CVPlan(X, y, folds, group, seed)).oof
 
     def stack(oofs):
         return log_loss(y, stack_out_of_fold(oofs, y, folds))

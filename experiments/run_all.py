@@ -9,15 +9,18 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import typing
+from dataclasses import fields
 from pathlib import Path
 
-from prefeat.fetch import DataUnavailableError, ensure_train
-from prefeat.io import BattleDataError
+from prefeat.data.battles import BattleDataError
+from prefeat.data.fetch import DataUnavailableError, ensure_train
+from prefeat.features.registry import FAMILIES, PRESETS
+from prefeat.features.settings import FeaturizerSettings
 from prefeat.models import MODELS
-from prefeat.registry import FAMILIES, PRESETS
-from prefeat.settings import DEFAULTS, FeaturizerSettings
-from prefeat.study import TUNE_ROWS, StudyConfig, run_study
-from prefeat.tuning import DEFAULT_TIME_BUDGET, DEFAULT_TRIALS
+from prefeat.study import StudyConfig, run_study
+from prefeat.study.config import TUNE_ROWS
+from prefeat.study.tuning import DEFAULT_TIME_BUDGET, DEFAULT_TRIALS
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 DEFAULT_TRAIN = Path("data/train.csv")
@@ -54,24 +57,7 @@ def study_parser(description: str) -> argparse.ArgumentParser:
     chosen = parser.add_mutually_exclusive_group()
     chosen.add_argument("--families", help=f"comma-separated families from {list(FAMILIES)}")
     chosen.add_argument("--preset", choices=list(PRESETS), help="a preset of families (default: all)")
-    parser.add_argument(
-        "--embedding-model", default=DEFAULTS.embedding_model, help="minilm, minilm-static or a model path"
-    )
-    parser.add_argument(
-        "--embedding-max-length", type=int, default=DEFAULTS.embedding_max_length, help="truncate embedding inputs"
-    )
-    parser.add_argument("--embedding-int8", action="store_true", help="int8 quantization of a transformer model")
-    parser.add_argument(
-        "--embedding-components",
-        type=int,
-        default=DEFAULTS.embedding_components,
-        help="size of the learned projection of each answer's embedding (0: none)",
-    )
-    parser.add_argument(
-        "--prompt-topics", type=int, default=DEFAULTS.prompt_topics, help="learned prompt topics (0: none)"
-    )
-    parser.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size, help="texts per embedding batch")
-    parser.add_argument("--n-jobs", type=int, default=DEFAULTS.n_jobs, help="processes for the text families")
+    add_feature_options(parser)
     parser.add_argument(
         "--tune-rows", type=int, default=TUNE_ROWS, help="tune on a grouped subsample of this many battles (0: all)"
     )
@@ -81,17 +67,26 @@ def study_parser(description: str) -> argparse.ArgumentParser:
     return parser
 
 
+def add_feature_options(parser: argparse.ArgumentParser) -> None:
+    """One option per field of FeaturizerSettings (``--embedding-model`` for ``embedding_model``), with its
+    default and help; the families have their own two options."""
+    types = typing.get_type_hints(FeaturizerSettings)
+    for option in fields(FeaturizerSettings):
+        if option.name == "families":
+            continue
+        flag, help_text = "--" + option.name.replace("_", "-"), option.metadata["help"]
+        if types[option.name] is bool:
+            parser.add_argument(flag, action="store_true", help=help_text)
+            continue
+        choices = typing.get_args(types[option.name]) or (types[option.name],)  # int | None: int
+        value_type = next(t for t in choices if t is not type(None))
+        parser.add_argument(flag, type=value_type, default=option.default, help=help_text)
+
+
 def feature_settings(args: argparse.Namespace) -> FeaturizerSettings:
-    return FeaturizerSettings(
-        families=args.families.split(",") if args.families else args.preset,
-        embedding_model=args.embedding_model,
-        embedding_max_length=args.embedding_max_length,
-        embedding_int8=args.embedding_int8,
-        embedding_components=args.embedding_components,
-        prompt_topics=args.prompt_topics,
-        batch_size=args.batch_size,
-        n_jobs=args.n_jobs,
-    )
+    names = [option.name for option in fields(FeaturizerSettings) if option.name != "families"]
+    chosen = {name: getattr(args, name) for name in names}
+    return FeaturizerSettings(families=args.families.split(",") if args.families else args.preset, **chosen)
 
 
 def resolve_data(args: argparse.Namespace) -> tuple[Path, Path | None]:

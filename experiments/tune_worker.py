@@ -18,10 +18,12 @@ from pathlib import Path
 
 import run_all
 
-from prefeat.fetch import DataUnavailableError
-from prefeat.io import BattleDataError
+from prefeat.data.battles import BattleDataError
+from prefeat.data.fetch import DataUnavailableError
 from prefeat.models import MODELS
-from prefeat.study import Steps, prepare, tune_model
+from prefeat.study.prepare import prepare
+from prefeat.study.runner import tune_model
+from prefeat.study.steps import Steps
 
 
 def main(argv=None) -> int:

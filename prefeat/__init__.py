@@ -2,11 +2,9 @@
 
 __version__ = "0.3.0"
 
-from prefeat.featurizer import ArenaFeaturizer
-from prefeat.io import BattleDataError, load_battles, swap_battles
+from prefeat.data import BattleDataError, load_battles, swap_battles
+from prefeat.features import FAMILIES, PRESETS, ArenaFeaturizer, FeaturizerSettings, family_of, swap_feature_frame
 from prefeat.pipeline import PipelineError, PreferencePipeline, load_pipeline
-from prefeat.registry import FAMILIES, PRESETS, family_of, swap_feature_frame
-from prefeat.settings import FeaturizerSettings
 
 __all__ = [
     "FAMILIES",

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-EPSILON = 1e-15
+KAGGLE_CLIP = 1e-15  # how Kaggle clips before its log loss
+PROBA_FLOOR = 1e-6  # the least probability prefeat predicts or takes the log of (stacker, submission)
 
 
 def log_loss(y, proba) -> float:
     """Multi-class log loss as Kaggle scores it (rows renormalised, probabilities clipped)."""
-    proba = np.clip(np.asarray(proba, dtype=float), EPSILON, 1 - EPSILON)
+    proba = np.clip(np.asarray(proba, dtype=float), KAGGLE_CLIP, 1 - KAGGLE_CLIP)
     proba = proba / proba.sum(axis=1, keepdims=True)
     return float(-np.mean(np.log(proba[np.arange(len(proba)), np.asarray(y, dtype=int)])))
 

@@ -59,7 +59,7 @@ def battles_csv(tmp_path):
 @pytest.fixture(scope="session")
 def distilled_static_model(tmp_path_factory):
     """The static embedding model, distilled once per session (about a minute) rather than once per test."""
-    from prefeat.features import embedding
+    from prefeat.features.families import embedding
 
     return embedding.distilled_static_path(tmp_path_factory.mktemp("static-model"))
 
@@ -69,7 +69,7 @@ def cache_dir(tmp_path, distilled_static_model):
     """An empty feature cache that already holds the distilled static model."""
     import shutil
 
-    from prefeat.features import embedding
+    from prefeat.features.families import embedding
 
     folder = tmp_path / "cache"
     shutil.copytree(distilled_static_model, embedding.static_model_folder(folder))
@@ -100,7 +100,7 @@ def dataset():
 @pytest.fixture(scope="session")
 def postgres_url():
     """A throwaway PostgreSQL server on 127.0.0.1 for the session; skips, saying why, where there is none."""
-    from prefeat.postgres import postgres_bin, throwaway_postgres
+    from prefeat.study.postgres import postgres_bin, throwaway_postgres
 
     if postgres_bin() is None:
         pytest.skip("PostgreSQL is not installed and `make` could not install it (apt-get install -y postgresql)")
@@ -112,7 +112,7 @@ def trained_pipeline(battles, settings, cache_dir, models: dict):
     """A pipeline of ``models`` ({name: params}) fitted on what each reads, its featurizer fitted on ``battles``."""
     from prefeat import ArenaFeaturizer, PreferencePipeline
     from prefeat.models import make_model
-    from prefeat.stacking import Stacker
+    from prefeat.models.stacking import Stacker
 
     featurizer = ArenaFeaturizer.from_settings(settings, cache_dir=cache_dir, show_progress=False).fit(battles)
     unfitted = {name: make_model(name, params) for name, params in models.items()}

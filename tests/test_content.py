@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from prefeat.features import content
-from prefeat.registry import FAMILIES
+from prefeat.features.families import content
+from prefeat.features.registry import FAMILIES
 
 
 def metrics(prompt: str, answer_a: str, answer_b: str = "") -> tuple[dict, dict, dict]:

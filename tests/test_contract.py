@@ -18,9 +18,9 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from prefeat import ArenaFeaturizer
-from prefeat.lexical import answer_texts
+from prefeat.data.text import answer_texts
 from prefeat.models import MODELS, make_model
-from prefeat.stacking import Stacker
+from prefeat.models.stacking import Stacker
 
 THREE_OUTCOMES = "labels are the three outcomes A/B/tie, all needed; this check fits on other labels"
 PROBABILITY_TRIPLES = "the stacker reads (rows, 3 x models) probabilities; this check feeds another table"

@@ -5,8 +5,8 @@ import pytest
 from conftest import KAGGLE_HEAD, needs_shared_data
 
 from prefeat import ArenaFeaturizer, load_battles
-from prefeat.featurizer import dask_scheduler
-from prefeat.settings import DEFAULTS
+from prefeat.features.featurizer import dask_scheduler
+from prefeat.features.settings import DEFAULTS
 
 ROWS = 150
 

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from prefeat.features import embedding
-from prefeat.registry import embedding_family
+from prefeat.features.families import embedding
+from prefeat.features.registry import embedding_family
 
 
 def test_bundled_minilm_embeds_offline_and_ranks_related_text_higher(monkeypatch):

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from prefeat.explain import explain_model, explained_columns, family_table, importance_table, shap_values
+from prefeat.features.columns import comparison_columns
 from prefeat.models import make_model
-from prefeat.registry import comparison_columns
+from prefeat.study.explain import explain_model, explained_columns, family_table, importance_table, shap_values
 
 FAST = {"xgboost": {"n_estimators": 40, "learning_rate": 0.2}, "linear": {"C": 0.1}}
 

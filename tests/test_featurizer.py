@@ -6,7 +6,8 @@ import pytest
 from conftest import KAGGLE_HEAD, needs_shared_data
 
 from prefeat import FAMILIES, PRESETS, ArenaFeaturizer, load_battles, swap_battles, swap_feature_frame
-from prefeat.registry import family_of, resolve_families
+from prefeat.features.columns import family_of
+from prefeat.features.registry import resolve_families
 
 
 def featurize(battles, cache_dir, families="cheap", **kwargs):

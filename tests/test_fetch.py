@@ -1,6 +1,6 @@
 import pytest
 
-from prefeat.fetch import DataUnavailableError, ensure_train, fetch_train
+from prefeat.data.fetch import DataUnavailableError, ensure_train, fetch_train
 
 
 def test_fetch_copies_a_file_url_with_progress(tmp_path, battles_csv):

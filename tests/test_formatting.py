@@ -1,4 +1,4 @@
-from prefeat.features import formatting
+from prefeat.features.families import formatting
 
 MARKDOWN = """# Title
 ## Section

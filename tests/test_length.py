@@ -1,6 +1,6 @@
 import numpy as np
 
-from prefeat.features import length
+from prefeat.features.families import length
 
 
 def metrics_of(*turns):

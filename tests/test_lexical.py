@@ -6,12 +6,13 @@ import scipy.sparse as sp
 from sklearn.exceptions import NotFittedError
 
 from prefeat import swap_battles
-from prefeat.explain import explain_model, mean_abs_centred
-from prefeat.folds import assign_folds
-from prefeat.lexical import answer_texts
+from prefeat.data.text import answer_texts
 from prefeat.metrics import log_loss
 from prefeat.models import load_model, make_model
-from prefeat.oof import cross_validate
+from prefeat.study.explain import explain_model, mean_abs_centred
+from prefeat.study.folds import assign_folds
+from prefeat.study.oof import cross_validate
+from prefeat.study.plan import CVPlan
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +41,8 @@ def test_swapping_the_answers_swaps_the_probabilities_exactly(fitted):
 def test_learns_the_signal_out_of_fold_and_repeats(dataset):
     battles, _, y = dataset
     folds = assign_folds(battles, seed=0)
-    args = ("lexical", None, answer_texts(battles), y, folds["fold"].to_numpy(), folds["group"].to_numpy())
-    first, second = cross_validate(*args), cross_validate(*args)
+    plan = CVPlan(answer_texts(battles), y, folds["fold"].to_numpy(), folds["group"].to_numpy())
+    first, second = cross_validate("lexical", None, plan), cross_validate("lexical", None, plan)
     np.testing.assert_array_equal(first.oof, second.oof)
     prior = np.bincount(y, minlength=3) / len(y)
     assert log_loss(y, first.oof) < log_loss(y, np.tile(prior, (len(y), 1)))

@@ -3,11 +3,12 @@ import pandas as pd
 import pytest
 
 from prefeat import swap_feature_frame
-from prefeat.estimator import augment_with_swaps
-from prefeat.folds import QuickStratifiedGroupKFold, assign_folds, normalise_prompt
 from prefeat.metrics import log_loss
 from prefeat.models import MODELS, make_model
-from prefeat.oof import cross_validate, read_predictions, write_predictions
+from prefeat.models.base import augment_with_swaps
+from prefeat.study.folds import QuickStratifiedGroupKFold, assign_folds, normalise_prompt
+from prefeat.study.oof import cross_validate, read_predictions, write_predictions
+from prefeat.study.plan import CVPlan
 
 FEATURE_MODELS = [name for name, model in MODELS.items() if model.reads == "features"]  # lexical: test_lexical.py
 FAST = {
@@ -72,8 +73,8 @@ def test_symmetric_model_swaps_probabilities_exactly(dataset, name):
 def test_models_learn_the_signal_and_repeat_with_the_same_seed(dataset, name):
     battles, features, y = dataset
     folds = assign_folds(battles, seed=0)
-    first = cross_validate(name, FAST[name], features, y, folds["fold"].to_numpy(), folds["group"].to_numpy())
-    second = cross_validate(name, FAST[name], features, y, folds["fold"].to_numpy(), folds["group"].to_numpy())
+    plan = CVPlan(features, y, folds["fold"].to_numpy(), folds["group"].to_numpy())
+    first, second = cross_validate(name, FAST[name], plan), cross_validate(name, FAST[name], plan)
     np.testing.assert_array_equal(first.oof, second.oof)
     prior = np.bincount(y, minlength=3) / len(y)
     assert log_loss(y, first.oof) < log_loss(y, np.tile(prior, (len(y), 1)))
@@ -83,24 +84,6 @@ def test_unsymmetric_model_is_allowed_but_not_exactly_symmetric(dataset):
     _, features, y = dataset
     model = make_model("xgboost", FAST["xgboost"], symmetric=False).fit(features, y)
     assert not np.allclose(model.predict_proba(features)[:, 0], model.predict_proba(swap_feature_frame(features))[:, 1])
-
-
-def test_test_predictions_average_the_fold_models(dataset):
-    battles, features, y = dataset
-    folds = assign_folds(battles, seed=0)
-    result = cross_validate(
-        "hgb",
-        FAST["hgb"],
-        features,
-        y,
-        folds["fold"].to_numpy(),
-        folds["group"].to_numpy(),
-        X_test=features.iloc[:7],
-        keep_models=True,
-    )
-    expected = np.mean([model.predict_proba(features.iloc[:7]) for model in result.models], axis=0)
-    np.testing.assert_allclose(result.test, expected)
-    assert len(result.fold_losses) == 5
 
 
 def test_predictions_round_trip_keyed_by_id(tmp_path):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from prefeat.ngrams import CharNgramTfidf, key_names, name_keys, read_exactly, text_keys
+from prefeat.models.ngrams import CharNgramTfidf, key_names, name_keys, read_exactly, text_keys
 
 TEXTS = [
     "The cat sat on the mat.",
@@ -76,10 +76,10 @@ def test_a_vocabulary_left_empty_by_min_df_is_an_error():
 
 
 def test_counting_in_chunks_changes_nothing(monkeypatch):
-    import prefeat.ngrams
+    import prefeat.models.ngrams
 
     whole = CharNgramTfidf(min_df=2).fit(TEXTS)
-    monkeypatch.setattr(prefeat.ngrams, "CHUNK_TEXTS", 2)
+    monkeypatch.setattr(prefeat.models.ngrams, "CHUNK_TEXTS", 2)
     chunked = CharNgramTfidf(min_df=2)
     rows = chunked.fit_transform(TEXTS)
     np.testing.assert_array_equal(chunked.ngrams_, whole.ngrams_)

@@ -15,8 +15,9 @@ from prefeat import (
     load_pipeline,
     swap_battles,
 )
-from prefeat.features import embedding
-from prefeat.pipeline import MANIFEST, SUBMISSION_COLUMNS, file_sha256
+from prefeat.features.families import embedding
+from prefeat.pipeline import SUBMISSION_COLUMNS
+from prefeat.pipeline.manifest import MANIFEST, file_sha256
 
 sys.path.insert(0, str(REPO / "experiments"))
 import predict

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import textstat
 
-from prefeat.features import readability
+from prefeat.features.families import readability
 
 TEXTS = [
     "The cat sat on the mat. It was a sunny day.",

@@ -3,7 +3,7 @@ import json
 import pytest
 from conftest import KAGGLE_HEAD, needs_shared_data
 
-from prefeat.features import refusal
+from prefeat.features.families import refusal
 
 
 def flag_and_score(text):

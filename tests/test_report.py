@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 
 from prefeat.metrics import reliability
-from prefeat.records import Explanation, ModelRun
-from prefeat.report import markdown_table, write_report
+from prefeat.study.records import Explanation, ModelRun
+from prefeat.study.report import markdown_table, write_report
 
 FAMILIES = ("length", "formatting")
 

@@ -14,7 +14,7 @@ from conftest import REPO, make_battles
 
 from prefeat.metrics import log_loss
 from prefeat.models import MODELS
-from prefeat.oof import read_predictions
+from prefeat.study.oof import read_predictions
 
 sys.path.insert(0, str(REPO / "experiments"))
 import run_all
@@ -85,7 +85,7 @@ def test_long_parts_print_the_time_run_and_an_estimate_of_what_is_left(finished_
 
 
 def test_fit_estimate_scales_the_trials_time_per_fold_to_every_row():
-    from prefeat.study import fits_seconds
+    from prefeat.study.curves import fits_seconds
 
     assert fits_seconds(2.0, 0.5, 5, curve=False) == pytest.approx(4.0 * (5 + 1.25))  # 5 folds and a refit
     assert fits_seconds(2.0, 0.5, 5, curve=True) == pytest.approx(4.0 * (5 + 1.25 + 5 * 0.75))
@@ -239,7 +239,7 @@ def test_missing_training_data_without_network_exits_2(tmp_path, monkeypatch, ca
 
 
 def _offline(path):
-    from prefeat.fetch import fetch_train
+    from prefeat.data.fetch import fetch_train
 
     return fetch_train(path, url=Path(path).with_name("absent.csv").resolve().as_uri())
 
@@ -250,18 +250,6 @@ def test_models_option_picks_a_subset_and_names_unknown_ones(capsys):
     with pytest.raises(SystemExit):
         run_all.parse_args(["--models", "xgboost,lightgbm"])
     assert "lightgbm" in capsys.readouterr().err
-
-
-def test_tuning_rows_keep_whole_prompt_groups():
-    from prefeat.study import tuning_rows
-
-    groups = np.repeat(np.arange(50), 4)  # 50 prompts, 4 battles each
-    kept = tuning_rows(groups, 60, seed=0)
-    assert 60 <= kept.sum() < 64
-    assert all(kept[groups == g].all() or not kept[groups == g].any() for g in range(50))
-    np.testing.assert_array_equal(kept, tuning_rows(groups, 60, seed=0))
-    assert not np.array_equal(kept, tuning_rows(groups, 60, seed=1))
-    assert tuning_rows(groups, None, seed=0).all() and tuning_rows(groups, 500, seed=0).all()
 
 
 def test_large_data_tunes_on_a_subsample_and_reuses_it_for_the_learning_curve(tmp_path):

@@ -7,9 +7,9 @@ import pytest
 from conftest import REPO
 
 from prefeat import ArenaFeaturizer, FeaturizerSettings
-from prefeat.settings import DEFAULTS
+from prefeat.features.settings import DEFAULTS
 from prefeat.study import StudyConfig
-from prefeat.tuning import DEFAULT_TIME_BUDGET, DEFAULT_TRIALS, tune
+from prefeat.study.tuning import DEFAULT_TIME_BUDGET, DEFAULT_TRIALS, tune
 
 sys.path.insert(0, str(REPO / "experiments"))
 import run_all

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from prefeat.metrics import accuracy, brier, expected_calibration_error, log_loss
-from prefeat.stacking import Stacker, apply_temperature, average, fit_temperature, stack_out_of_fold
+from prefeat.models.stacking import Stacker, apply_temperature, average, fit_temperature, stack_out_of_fold
 
 
 def simulated_models(n=600, seed=0):

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import os
 import signal
@@ -11,18 +12,10 @@ import pytest
 from optuna.trial import TrialState
 from sqlalchemy.exc import SQLAlchemyError
 
-from prefeat.folds import assign_folds
-from prefeat.tuning import (
-    FINISHED,
-    SECONDS,
-    STOPPED,
-    budget_share,
-    default_storage,
-    open_study,
-    spent_seconds,
-    study_name_for,
-    tune,
-)
+from prefeat.study.folds import assign_folds
+from prefeat.study.plan import CVPlan
+from prefeat.study.storage import SECONDS, default_storage, open_study, spent_seconds
+from prefeat.study.tuning import FINISHED, STOPPED, budget_share, study_name_for, tune
 
 TESTS = Path(__file__).resolve().parent
 
@@ -31,17 +24,17 @@ TESTS = Path(__file__).resolve().parent
 def tuning_inputs(dataset):
     battles, features, y = dataset
     folds = assign_folds(battles, seed=0)
-    return features, y, folds["fold"].to_numpy(), folds["group"].to_numpy()
+    return CVPlan(features, y, folds["fold"].to_numpy(), folds["group"].to_numpy())
 
 
 def storage_in(folder: Path) -> str:
     return f"sqlite:///{folder / 'optuna.db'}"
 
 
-def quick(name, inputs, folder, **kwargs):
+def quick(name, plan, folder, **kwargs):
     folder.mkdir(parents=True, exist_ok=True)
     options = {"n_trials": 2, "time_budget": None, "storage": storage_in(folder), "show_progress": False} | kwargs
-    return tune(name, *inputs, folder, **options)
+    return tune(name, plan, folder, **options)
 
 
 def test_study_is_stored_resumed_and_saved(tmp_path, tuning_inputs):
@@ -57,14 +50,15 @@ def test_study_is_stored_resumed_and_saved(tmp_path, tuning_inputs):
 
 
 def test_study_name_follows_the_data(tuning_inputs):
-    features, y, folds, groups = tuning_inputs
-    name = study_name_for("hgb", features, y, folds, groups, 0, True)
-    assert name == study_name_for("hgb", features.copy(), y.copy(), folds, groups, 0, True)
-    changed = features.copy()
+    plan = tuning_inputs
+    name = study_name_for("hgb", plan)
+    assert name == study_name_for("hgb", dataclasses.replace(plan, X=plan.X.copy(), y=plan.y.copy()))
+    changed = plan.X.copy()
     changed.iloc[0, 0] += 1.0
-    assert study_name_for("hgb", changed, y, folds, groups, 0, True) != name
-    assert study_name_for("hgb", features, y, folds, groups, 1, True) != name
-    assert study_name_for("xgboost", features, y, folds, groups, 0, True) != name
+    assert study_name_for("hgb", dataclasses.replace(plan, X=changed)) != name
+    assert study_name_for("hgb", dataclasses.replace(plan, seed=1)) != name
+    assert study_name_for("hgb", dataclasses.replace(plan, symmetric=False)) != name
+    assert study_name_for("xgboost", plan) != name
 
 
 def test_default_storage_sits_beside_the_run_folder(tmp_path):

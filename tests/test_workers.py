@@ -14,8 +14,9 @@ from conftest import REPO, make_battles
 from optuna.trial import TrialState
 from sqlalchemy.exc import SQLAlchemyError
 
-from prefeat.postgres import create_database
-from prefeat.tuning import FINISHED, SECONDS, WORKER
+from prefeat.study.postgres import create_database
+from prefeat.study.storage import SECONDS, WORKER
+from prefeat.study.tuning import FINISHED
 
 sys.path.insert(0, str(REPO / "experiments"))
 import run_all

@@ -10,9 +10,10 @@ import time
 
 from conftest import featurized_fixture
 
-from prefeat import tuning
-from prefeat.folds import assign_folds
 from prefeat.models import MODELS, LinearModel
+from prefeat.study import storage, tuning
+from prefeat.study.folds import assign_folds
+from prefeat.study.plan import CVPlan
 
 FOLD_SECONDS = 0.4
 
@@ -32,18 +33,18 @@ def register() -> None:
 def inputs():
     battles, features, y = featurized_fixture(120)
     folds = assign_folds(battles, seed=0)
-    return features, y, folds["fold"].to_numpy(), folds["group"].to_numpy()
+    return CVPlan(features, y, folds["fold"].to_numpy(), folds["group"].to_numpy())
 
 
 if __name__ == "__main__":
     run_dir, storage, n_trials = sys.argv[1], sys.argv[2], int(sys.argv[3])
     worker = int(sys.argv[4]) if len(sys.argv) > 4 else 0
-    tuning.HEARTBEAT_SECONDS, tuning.GRACE_SECONDS = 1, 4
+    storage.HEARTBEAT_SECONDS, storage.GRACE_SECONDS = 1, 4
     register()
     print("tuning", flush=True)
     tuning.tune(
         "slow-linear",
-        *inputs(),
+        inputs(),
         run_dir,
         n_trials=n_trials,
         time_budget=None,

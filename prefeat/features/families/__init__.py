@@ -1,0 +1,1 @@
+"""The feature families, one module each: ``compute`` turns conversation sides into rows of ``METRICS``."""

@@ -1,0 +1,175 @@
+"""The estimator behind every prefeat model: P(A), P(B), P(tie), symmetric in A and B.
+
+A model can learn every battle twice, once with A and B exchanged (labels flipped), and
+predict by averaging both orders, so that P(A wins | A, B) equals P(B wins | B, A) by
+construction. Early stopping uses an inner split of the training rows, grouped by prompt when
+groups are given, never the rows being scored; a battle and its swapped copy stay on one side.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.model_selection import GroupShuffleSplit
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
+
+from prefeat.features.columns import swap_feature_frame
+
+CLASSES = ("a", "b", "tie")
+CLASS_INDICES = np.arange(len(CLASSES))  # what ``classes_`` holds: 0 (A wins), 1 (B wins), 2 (tie)
+# the only types a saved scikit-learn model may hold beyond what skops trusts by default
+TRUSTED_SKOPS_TYPES = ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
+SWAP_LABEL = np.array([1, 0, 2])
+SWAP_PROBA_COLUMNS = [1, 0, 2]
+
+
+def as_frame(X, columns=None) -> pd.DataFrame:
+    """A finite float feature frame; plain arrays get ``x0, x1, ...`` names, which no A/B swap touches.
+
+    Arrays go through scikit-learn's ``check_array``, so empty, sparse, complex, NaN or 1-d input
+    gets its standard error.
+    """
+    if isinstance(X, pd.DataFrame):
+        check_array(X, dtype=np.float64)
+        return X.set_axis([str(column) for column in X.columns], axis=1)
+    array = check_array(X, dtype=np.float64)
+    return pd.DataFrame(array, columns=columns if columns is not None else [f"x{i}" for i in range(array.shape[1])])
+
+
+def check_labels(y) -> np.ndarray:
+    """Labels as integers 0 (A), 1 (B), 2 (tie); all three outcomes must occur."""
+    y = column_or_1d(y, warn=True)
+    check_classification_targets(y)
+    outcomes = set(np.unique(y).tolist())
+    if not outcomes <= {0, 1, 2} or 2 not in outcomes or not outcomes & {0, 1}:
+        raise ValueError(
+            "labels must be the classes 0 (A wins), 1 (B wins) and 2 (tie), with ties and wins among them, to "
+            f"learn P(A), P(B), P(tie); got the classes {sorted(outcomes, key=str)[:5]}"
+        )
+    return y.astype(int)
+
+
+def augment_with_swaps(X: pd.DataFrame, y: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    """Every battle twice: as given, and with A and B exchanged and the label flipped."""
+    return pd.concat([X, swap_feature_frame(X)], ignore_index=True), np.concatenate([y, SWAP_LABEL[y]])
+
+
+class PreferenceModel(ClassifierMixin, BaseEstimator):
+    """Base class: subclasses set ``name``, their parameters and ``_fit_booster``."""
+
+    name = "base"
+    reads = "features"  # the feature table; the lexical model reads "texts", the answers themselves
+    stops_early = True  # boosters hold out an inner split for early stopping
+    booster_suffix = ".skops"  # the saved booster's format: the library's own where it has one
+
+    def __init__(self, params=None, symmetric=True, early_stopping_rounds=50, inner_fraction=0.15, random_state=0):
+        self.params = params
+        self.symmetric = symmetric
+        self.early_stopping_rounds = early_stopping_rounds
+        self.inner_fraction = inner_fraction
+        self.random_state = random_state
+
+    def fit(self, X, y, groups=None):
+        """Fit on a feature table (a DataFrame with prefeat's column names, or any 2-d array) and labels 0/1/2."""
+        if isinstance(X, pd.DataFrame):
+            self.feature_names_in_ = np.array(X.columns, dtype=object)
+        X = as_frame(X)
+        y = check_labels(y)
+        if len(X) != len(y):
+            raise ValueError(f"X has {len(X)} rows but y has {len(y)}")
+        X_train, y_train, X_val, y_val = X.reset_index(drop=True), y, None, None
+        if self.stops_early:
+            groups = np.arange(len(y)) if groups is None else np.asarray(groups)
+            splitter = GroupShuffleSplit(n_splits=1, test_size=self.inner_fraction, random_state=self.random_state)
+            inner_train, inner_val = next(splitter.split(X, y, groups))
+            X_train, y_train = X.iloc[inner_train].reset_index(drop=True), y[inner_train]
+            X_val, y_val = X.iloc[inner_val].reset_index(drop=True), y[inner_val]
+        if self.symmetric:
+            X_train, y_train = augment_with_swaps(X_train, y_train)
+            if self.stops_early:
+                X_val, y_val = augment_with_swaps(X_val, y_val)
+        self._set_columns(list(X.columns))
+        self.booster_ = self._fit_booster(X_train, y_train, X_val, y_val)
+        return self
+
+    def _set_columns(self, columns: list[str]) -> None:
+        """What ``fit`` (or loading a saved model) learns besides the booster: the input columns and classes."""
+        self.columns_ = columns
+        self.n_features_in_ = len(columns)
+        self.classes_ = CLASS_INDICES
+
+    def predict_proba(self, X) -> np.ndarray:
+        """P(A wins), P(B wins), P(tie) per row, each row summing to 1."""
+        check_is_fitted(self, "booster_")
+        if isinstance(X, pd.DataFrame):
+            X = as_frame(X)
+            missing = [column for column in self.columns_ if column not in X.columns]
+            if missing:
+                raise ValueError(f"{self.name}: the features lack {len(missing)} fitted columns, e.g. {missing[:3]}")
+            X = X[self.columns_]
+        else:
+            n_features = check_array(X, dtype=np.float64).shape[1]
+            if n_features != self.n_features_in_:
+                raise ValueError(
+                    f"X has {n_features} features, but {type(self).__name__} is expecting {self.n_features_in_} "
+                    "features as input."
+                )
+            X = as_frame(X, self.columns_)
+        proba = self._raw_proba(X)
+        if self.symmetric:
+            proba = (proba + self._raw_proba(swap_feature_frame(X))[:, SWAP_PROBA_COLUMNS]) / 2
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    def predict(self, X) -> np.ndarray:
+        """The most likely outcome: 0 (A wins), 1 (B wins) or 2 (tie)."""
+        return np.argmax(self.predict_proba(X), axis=1)
+
+    def _raw_proba(self, X) -> np.ndarray:
+        return np.asarray(self.booster_.predict_proba(X), dtype=np.float64)
+
+    def save(self, folder) -> list[Path]:
+        """Write ``<name>.json`` (settings, columns) and the booster in its library's format; return both paths."""
+        check_is_fitted(self, "booster_")
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        booster_path = folder / f"{self.name}{self.booster_suffix}"
+        self._save_booster(booster_path)
+        meta = {
+            "model": self.name,
+            "init": self.get_params(),
+            "columns": self.columns_,
+            "named_features": hasattr(self, "feature_names_in_"),
+        }
+        meta_path = folder / f"{self.name}.json"
+        meta_path.write_text(json.dumps(meta, indent=2))
+        return [meta_path, booster_path]
+
+    def _save_booster(self, path: Path) -> None:
+        import skops.io
+
+        skops.io.dump(self.booster_, path)
+
+    def _load_booster(self, path: Path):
+        import skops.io
+
+        untrusted = skops.io.get_untrusted_types(file=path)
+        unexpected = sorted(set(untrusted) - set(TRUSTED_SKOPS_TYPES))
+        if unexpected:
+            raise ValueError(f"{path}: refusing to load types that a prefeat model never holds: {unexpected}")
+        return skops.io.load(path, trusted=untrusted)
+
+    def _all_params(self) -> dict:
+        return {**self.default_params(), **(self.params or {})}
+
+    @staticmethod
+    def default_params() -> dict:
+        return {}
+
+    @staticmethod
+    def search_space(trial) -> dict:
+        raise NotImplementedError

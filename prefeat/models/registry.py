@@ -1,0 +1,35 @@
+"""The models by name: the two linear ones and the three boosters, made, and loaded from their saved form."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from prefeat.models.base import PreferenceModel
+from prefeat.models.boosters import CatBoostModel, HGBModel, XGBoostModel
+from prefeat.models.lexical import LexicalModel
+from prefeat.models.linear import LinearModel
+
+BOOSTERS = (XGBoostModel, CatBoostModel, HGBModel)
+# the linear models first: they tune quickly and leave their share of a joint budget to the boosters
+MODELS: dict[str, type[PreferenceModel]] = {cls.name: cls for cls in (LinearModel, LexicalModel, *BOOSTERS)}
+
+
+def load_model(folder, name: str) -> PreferenceModel:
+    """A model written by :meth:`PreferenceModel.save`, ready to predict."""
+    folder = Path(folder)
+    meta = json.loads((folder / f"{name}.json").read_text())
+    model = make_model(meta["model"], **{k: v for k, v in meta["init"].items()})
+    model.booster_ = model._load_booster(folder / f"{model.name}{model.booster_suffix}")
+    model._set_columns(list(meta["columns"]))
+    if meta["named_features"]:
+        model.feature_names_in_ = np.array(model.columns_, dtype=object)
+    return model
+
+
+def make_model(name: str, params: dict | None = None, **kwargs) -> PreferenceModel:
+    if name not in MODELS:
+        raise ValueError(f"unknown model '{name}'; known: {list(MODELS)}")
+    return MODELS[name](params=params, **kwargs)

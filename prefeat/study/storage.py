@@ -1,0 +1,124 @@
+"""Where Optuna keeps the studies: SQLite beside the run folders, or any SQLAlchemy URL (PostgreSQL lets
+several processes share a study); opening a study safely when workers race, and recovering trials that a
+dead worker left ``RUNNING`` (failed, then retried once with the same parameters)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+
+import optuna
+from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.trial import TrialState
+
+STORAGE_FILE = "optuna.db"
+SECONDS = "seconds"  # trial user attribute: wall seconds used so far, updated after each fold
+WORKER = "worker"  # trial user attribute: "host:pid" of the process running it
+HEARTBEAT_SECONDS = 10
+GRACE_SECONDS = 60
+MAX_RETRY = 1
+
+
+def default_storage(run_dir) -> str:
+    """The SQLite file beside the run folder, shared by reruns."""
+    path = Path(run_dir).resolve().parent / STORAGE_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+def make_storage(url: str) -> RDBStorage:
+    """An RDB storage with a heartbeat, so a trial of a dead worker is failed and retried."""
+    engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
+    with without_experimental_warnings():
+        return RDBStorage(
+            url,
+            engine_kwargs=engine_kwargs,
+            heartbeat_interval=HEARTBEAT_SECONDS,
+            grace_period=GRACE_SECONDS,
+            heartbeat_stale_trial_callback=retry_callback(),
+        )
+
+
+def retry_callback() -> RetryHeartbeatStaleTrialCallback:
+    with without_experimental_warnings():
+        return RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)
+
+
+@contextmanager
+def without_experimental_warnings():
+    """Optuna still tags its heartbeat and retry API experimental, though stable since 2021."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        yield
+
+
+def open_study(study_name: str, storage: str, seed: int = 0, attempts: int = 5) -> optuna.Study:
+    """Create or reopen a study (``study.trials_dataframe()`` lists its trials).
+
+    Workers that start together race to create the storage's tables and the study; the loser of
+    that race retries, and then finds what the winner made.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    for attempt in range(attempts):
+        try:
+            return optuna.create_study(
+                study_name=study_name,
+                storage=make_storage(storage),
+                direction="minimize",
+                sampler=optuna.samplers.TPESampler(seed=seed),
+                pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
+                load_if_exists=True,
+            )
+        except SQLAlchemyError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+
+
+def spent_seconds(study: optuna.Study) -> float:
+    """Wall seconds all trials of the study have used, finished or not (a queued retry has used none)."""
+    trials = study.get_trials(deepcopy=False)
+    return float(sum(t.user_attrs.get(SECONDS, 0.0) for t in trials if t.state != TrialState.WAITING))
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def worker_is_gone(worker: str) -> bool:
+    """True for a process of this machine that no longer runs (other machines: the heartbeat decides)."""
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def recover_interrupted(study: optuna.Study) -> list[int]:
+    """Fail the trials left ``RUNNING`` by a dead local process and retry every failed trial once.
+
+    Returns the numbers of the trials queued again.
+    """
+    storage = study._storage
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if worker_is_gone(trial.user_attrs.get(WORKER, "")):
+            storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
+    trials = study.get_trials(deepcopy=False)
+    retried = {trial.system_attrs.get("failed_trial") for trial in trials}
+    queued = []
+    retry = retry_callback()
+    for trial in trials:
+        if trial.state == TrialState.FAIL and trial.number not in retried:
+            retry(study, trial)
+            queued.append(trial.number)
+    return queued
