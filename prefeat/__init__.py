@@ -4,6 +4,7 @@ __version__ = "0.3.0"
 
 from prefeat.featurizer import ArenaFeaturizer
 from prefeat.io import BattleDataError, load_battles, swap_battles
+from prefeat.leaderboard import leaderboard
 from prefeat.pipeline import PipelineError, PreferencePipeline, load_pipeline
 from prefeat.registry import FAMILIES, PRESETS, family_of, swap_feature_frame
 from prefeat.settings import FeaturizerSettings
@@ -17,6 +18,7 @@ __all__ = [
     "PipelineError",
     "PreferencePipeline",
     "family_of",
+    "leaderboard",
     "load_battles",
     "load_pipeline",
     "swap_battles",
