@@ -34,7 +34,7 @@ class FeatureFamily:
     prompt values or None, symmetric pair values or None); the default keeps them as they are.
     ``learn`` (optional) learns parameters from the training texts, never labels:
     ``learn(unique prompt rows, unique answer rows)`` returns a dict of arrays, which
-    :class:`~prefeat.featurizer.ArenaFeaturizer` fits once and passes to ``combine`` as ``learned``.
+    :class:`~prefeat.features.featurizer.ArenaFeaturizer` fits once and passes to ``combine`` as ``learned``.
     ``fingerprint`` hashes what determines the values (the family's code, its parameters and the
     versions of the packages it computes with), so the on-disk cache can never serve stale numbers.
     """
