@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
 
 from prefeat import estimator, lexical, models
+from prefeat.firstuse import make_once
 from prefeat.io import table_digest
 from prefeat.models import PreferenceModel, load_model
 from prefeat.oof import CVResult
@@ -55,12 +55,15 @@ class FitCache:
     def save(self, key: str, cv: CVResult, model: PreferenceModel, refit_seconds: float) -> None:
         if self.folder is None:
             return
-        entry = self.folder / key
-        shutil.rmtree(entry, ignore_errors=True)
-        entry.mkdir(parents=True)
-        arrays = {"oof": cv.oof} | ({"test": cv.test} if cv.test is not None else {})
-        np.savez(entry / "proba.npz", **arrays)
-        meta = {"fold_losses": cv.fold_losses, "fit_seconds": cv.fit_seconds, "refit_seconds": refit_seconds}
-        (entry / "meta.json").write_text(json.dumps(meta))
-        model.save(entry / "model")
-        (entry / "done").touch()  # written last: an interrupted save is never read back
+
+        def write(entry: Path) -> None:
+            arrays = {"oof": cv.oof} | ({"test": cv.test} if cv.test is not None else {})
+            np.savez(entry / "proba.npz", **arrays)
+            meta = {"fold_losses": cv.fold_losses, "fit_seconds": cv.fit_seconds, "refit_seconds": refit_seconds}
+            (entry / "meta.json").write_text(json.dumps(meta))
+            model.save(entry / "model")
+            (entry / "done").touch()  # written last: an interrupted save is never read back
+
+        # written under a temporary name and renamed, so that a run saving the same key at the same time
+        # neither fails nor removes an entry another run is reading; the same key is the same fit
+        make_once(self.folder / key, write, complete=lambda entry: (entry / "done").exists())
