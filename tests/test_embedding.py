@@ -119,3 +119,24 @@ def test_projection_and_topic_columns_and_their_swap():
     np.testing.assert_allclose(
         straight["embedding__proj0__diff"], (side_a - side_b) @ learned["basis"][0], rtol=1e-10, atol=1e-12
     )
+
+
+def test_the_static_model_is_made_once_and_a_half_made_one_is_remade(tmp_path, monkeypatch):
+    """distilled_static_path goes through make_once (its race and crash cases: test_paths.py)."""
+    builds = []
+
+    def fake_distill(folder):
+        builds.append(folder)
+        for name in embedding.STATIC_MODEL_FILES:
+            (folder / name).write_text(name)
+
+    monkeypatch.setattr(embedding, "distill_static_model", fake_distill)
+    target = embedding.static_model_folder(tmp_path)
+    target.mkdir(parents=True)
+    (target / "model.safetensors").write_text("weights, and then the process was killed")
+    assert embedding.distilled_static_path(tmp_path) == target
+    assert len(builds) == 1 and builds[0] != target  # remade, under a temporary name
+    assert embedding.static_model_complete(target) and (target / "model.safetensors").read_text() == "model.safetensors"
+    embedding.distilled_static_path(tmp_path)
+    assert len(builds) == 1
+    assert sorted(p.name for p in target.parent.iterdir()) == [f".{target.name}.lock", target.name]

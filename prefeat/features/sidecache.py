@@ -23,7 +23,7 @@ class SideCache:
     def _load(self) -> None:
         if self._loaded:
             return
-        for shard in sorted(self.folder.glob("*.npz")):
+        for shard in sorted(self.folder.glob("[!.]*.npz")):  # not a temporary shard (a write in progress, or cut short)
             with np.load(shard, allow_pickle=False) as stored:
                 self._rows.update(zip(stored["hashes"].tolist(), stored["values"], strict=True))
         self._loaded = True

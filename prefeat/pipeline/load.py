@@ -12,6 +12,7 @@ import numpy as np
 from prefeat.features.families import embedding
 from prefeat.features.settings import FeaturizerSettings
 from prefeat.models import Stacker, load_model
+from prefeat.paths import make_once
 from prefeat.pipeline.manifest import PipelineError, check_files, file_sha256, read_manifest, version_drift
 from prefeat.pipeline.pipeline import LEARNED, PreferencePipeline
 
@@ -30,13 +31,13 @@ def provide_embedding_model(folder: Path, settings: FeaturizerSettings, cache_di
         return
     model = settings.embedding_model
     if model == embedding.STATIC_MODEL:
-        target = embedding.static_model_folder(cache_dir)
         shipped = folder / "embedding"
-        if not target.exists():
-            shutil.copytree(shipped, target)
-        elif any(
-            file_sha256(f) != file_sha256(target / f.relative_to(shipped)) for f in shipped.rglob("*.safetensors")
-        ):
+        target = make_once(  # copied whole or not at all, whatever else reads or makes it at the same time
+            embedding.static_model_folder(cache_dir),
+            lambda made: shutil.copytree(shipped, made, dirs_exist_ok=True),
+            complete=embedding.static_model_complete,
+        )
+        if any(file_sha256(f) != file_sha256(target / f.relative_to(shipped)) for f in shipped.rglob("*.safetensors")):
             raise PipelineError(
                 f"the cache {target} holds a different {model} model than the pipeline's: set PREFEAT_CACHE to "
                 f"another folder"

