@@ -41,8 +41,9 @@ def main(argv=None) -> int:
         print(f"cannot tune: {error}", file=sys.stderr)
         return 2
     run_dir = Path(config.out)
-    result, _ = tune_model(args.model, config, data, run_dir, config.time_budget, worker=args.worker)
-    print(f"worker {args.worker}: {result.study_name} holds {result.n_trials} finished trials; best {result.best_loss}")
+    for result in tune_model(args.model, config, data, run_dir, config.time_budget, worker=args.worker):
+        held = f"{result.study_name} holds {result.n_trials} finished trials"
+        print(f"worker {args.worker}: {held}; best {result.best_loss}")
     return 0
 
 

@@ -87,9 +87,10 @@ def test_long_parts_print_the_time_run_and_an_estimate_of_what_is_left(finished_
 def test_fit_estimate_scales_the_trials_time_per_fold_to_every_row():
     from prefeat.study.curves import fits_seconds
 
-    assert fits_seconds(2.0, 0.5, 5, curve=False) == pytest.approx(4.0 * (5 + 1.25))  # 5 folds and a refit
-    assert fits_seconds(2.0, 0.5, 5, curve=True) == pytest.approx(4.0 * (5 + 1.25 + 5 * 0.75))
-    assert fits_seconds(None, 1.0, 5, curve=True) is None
+    assert fits_seconds(2.0, 0.5, 5, tunings=1) == pytest.approx(4.0 * (5 + 1.25))  # 5 folds and a refit
+    # the halves: 5 folds per half's parameters, a refit and the learning curve's folds
+    assert fits_seconds(2.0, 0.5, 5, tunings=2) == pytest.approx(4.0 * (10 + 1.25 + 5 * 0.75))
+    assert fits_seconds(None, 1.0, 5, tunings=2) is None
 
 
 def test_submission_is_valid_for_every_test_id_in_order(finished_run):
@@ -252,18 +253,31 @@ def test_models_option_picks_a_subset_and_names_unknown_ones(capsys):
     assert "lightgbm" in capsys.readouterr().err
 
 
-def test_large_data_tunes_on_a_subsample_and_reuses_it_for_the_learning_curve(tmp_path):
+def test_large_data_tunes_on_a_subsample_that_the_scores_leave_out(tmp_path):
     write_inputs(tmp_path)
-    run = run_study_in(tmp_path, "--models", "linear", "--tune-rows", "60")
+    run = run_study_in(tmp_path, "--models", "linear", "--tune-rows", "40")
     results = json.loads((run / "results.json").read_text())
-    fractions = sorted(float(f) for f in results["learning_curves"]["linear"])
-    assert len(fractions) == 2 and 0.45 < fractions[0] < 0.6 and fractions[1] == 1.0
+    assert list(results["learning_curves"]["linear"]) == ["1.0"]  # above twice tune_rows: no curve
     timings = json.loads((run / "timings.json").read_text())
     parts = [part["part"] for part in timings]
     assert "tune linear" in parts and "out-of-fold fits linear" in parts and "learning curve linear" not in parts
     assert {"featurize train: length", "featurize test: refusal", "folds", "predict test", "report"} <= set(parts)
     assert all(part["seconds"] >= 0 and part["end"] >= part["start"] for part in timings)
-    oof = pd.read_parquet(run / "oof" / "linear.parquet")
-    assert len(oof) == 120  # the final fits score every row
+    trials = pd.read_parquet(run / "oof" / "linear.parquet")
+    tuned = json.loads((run / "tuning" / "linear_best.json").read_text())
+    assert 70 <= len(trials) <= 80  # about 40 of the 120 battles tuned, and only the others are scored
+    assert tuned["n_trials"] >= 1
+    report = (run / "report.md").read_text()
+    assert f"out of fold on the {len(trials)} battles whose labels chose nothing" in report
     linear = next(row for row in results["results"] if row["model"] == "linear")
     assert 0 < linear["tune_fold_s"] < linear["tune_s"]  # what one fold fit cost in the trials
+
+
+def test_small_data_tunes_each_half_for_the_other_and_scores_every_battle(finished_run):
+    root, train, _ = finished_run
+    run = root / "run"
+    for name in MODELS:
+        assert len(pd.read_parquet(run / "oof" / f"{name}.parquet")) == len(train)
+        halves = [json.loads((run / "tuning" / f"{name}_half{part}_best.json").read_text()) for part in (0, 1)]
+        assert halves[0]["study_name"] != halves[1]["study_name"]
+    assert "tuned on one half of the prompts and score only the other half" in (run / "report.md").read_text()

@@ -19,16 +19,17 @@ from prefeat.fingerprint import fingerprint
 from prefeat.models import PreferenceModel, base, boosters, lexical, linear, load_model, ngrams
 from prefeat.paths import make_once
 from prefeat.study.oof import CVResult
-from prefeat.study.plan import CVPlan
+from prefeat.study.plan import CVPlan, TuningSplit
 
 MODEL_PACKAGES = ("scikit-learn", "xgboost", "xgboost-cpu", "catboost", "numpy", "scipy")
 
 
-def fit_key(name: str, params, plan: CVPlan) -> str:
+def fit_key(name: str, params, plan: CVPlan, split: TuningSplit | None = None) -> str:
+    """``params``: one parameter set, or one per part of ``split`` (the rows each part's parameters score)."""
     digest = hashlib.blake2b(digest_size=12)
     code = fingerprint([base, boosters, linear, lexical, ngrams], packages=MODEL_PACKAGES)
     digest.update(json.dumps([name, params, code], sort_keys=True, default=str).encode())
-    digest.update(plan.digest())
+    digest.update(plan.digest() + (b"" if split is None else split.digest()))
     return f"{name}-{digest.hexdigest()}"
 
 

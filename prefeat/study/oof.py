@@ -32,19 +32,24 @@ def cross_validate(
     plan: CVPlan,
     on_fold=None,
     train_mask: np.ndarray | None = None,
+    score_mask: np.ndarray | None = None,
     show_progress: bool = False,
 ) -> CVResult:
     """Fit one model per fold of ``plan`` and predict the held-out fold with it.
 
     ``on_fold(fold_index, running_mean_loss)`` is called after each fold (Optuna pruning hooks in here).
-    ``train_mask`` keeps only those rows for training (learning curves); every held-out row is scored.
-    ``show_progress`` shows a bar over the folds, with the time left.
+    ``train_mask`` keeps only those rows for training (learning curves); ``score_mask`` predicts only those
+    held-out rows (the others stay NaN; a fold without any is skipped). ``show_progress`` shows a bar over
+    the folds, with the time left.
     """
     X, y, folds, groups = plan.X, np.asarray(plan.y, dtype=int), plan.folds, plan.groups
     result = CVResult(oof=np.full((len(y), 3), np.nan))
-    for fold in tqdm(sorted(np.unique(folds)), desc=f"{name} folds", unit="fold", disable=not show_progress):
-        scored = folds == fold
-        train = ~scored if train_mask is None else ~scored & train_mask
+    predicted = np.ones(len(y), dtype=bool) if score_mask is None else score_mask
+    scored_folds = sorted(np.unique(folds[predicted]))
+    for fold in tqdm(scored_folds, desc=f"{name} folds", unit="fold", disable=not show_progress):
+        held_out = folds == fold
+        scored = held_out & predicted
+        train = ~held_out if train_mask is None else ~held_out & train_mask
         model = make_model(name, params, symmetric=plan.symmetric, random_state=plan.seed)
         started = time.perf_counter()
         model.fit(X[train], y[train], groups=groups[train])

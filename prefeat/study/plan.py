@@ -49,3 +49,52 @@ def grouped_subsample(groups: np.ndarray, limit: int | None, seed: int) -> np.nd
     sizes = pd.Series(groups).value_counts().reindex(order).to_numpy()
     kept = order[: int(np.searchsorted(np.cumsum(sizes), limit)) + 1]
     return np.isin(groups, kept)
+
+
+@dataclass(frozen=True, eq=False)
+class TuningSplit:
+    """Which rows tune a model's hyperparameters, and which rows those parameters then score.
+
+    ``tune[i]`` and ``score[i]`` are boolean masks over the training battles, disjoint and made of whole
+    prompt groups: the parameters tuned on ``tune[i]`` predict, out of fold, only the rows of
+    ``score[i]``, so no scored row's label chose the parameters that score it.
+    """
+
+    tune: tuple[np.ndarray, ...]
+    score: tuple[np.ndarray, ...]
+
+    @property
+    def scored(self) -> np.ndarray:
+        """The rows that get an honest out-of-fold prediction."""
+        return np.logical_or.reduce(self.score)
+
+    @property
+    def crossed(self) -> bool:
+        """Two halves that tune for each other, so every row is scored."""
+        return len(self.tune) == 2
+
+    def digest(self) -> bytes:
+        return b"".join(np.packbits(mask).tobytes() for mask in (*self.tune, *self.score))
+
+    def describe(self) -> str:
+        """One sentence for the report: how the scored rows chose nothing."""
+        if self.crossed:
+            return (
+                "each model's hyperparameters were tuned on one half of the prompts and score only the other "
+                "half (two halves, each tuned on its own, so every battle is scored)"
+            )
+        return (
+            f"each model's hyperparameters were tuned on a grouped subsample of {int(self.tune[0].sum())} "
+            f"battles, which the scores leave out; the other {int(self.scored.sum())} battles are scored"
+        )
+
+
+def tuning_split(groups: np.ndarray, tune_rows: int | None, seed: int) -> TuningSplit:
+    """Two halves of the prompts that tune for each other, or, when the battles are more than twice
+    ``tune_rows``, one grouped subsample of about ``tune_rows`` battles that tunes and is not scored
+    (``tune_rows`` None: always the halves)."""
+    if tune_rows is None or len(groups) <= 2 * tune_rows:
+        half = grouped_subsample(groups, len(groups) // 2, seed)
+        return TuningSplit(tune=(half, ~half), score=(~half, half))
+    subsample = grouped_subsample(groups, tune_rows, seed)
+    return TuningSplit(tune=(subsample,), score=(~subsample,))

@@ -18,7 +18,7 @@ from prefeat.features.featurizer import ArenaFeaturizer, dask_scheduler
 from prefeat.models import MODELS
 from prefeat.study.config import StudyConfig
 from prefeat.study.folds import assign_folds, prompt_groups
-from prefeat.study.plan import CVPlan
+from prefeat.study.plan import CVPlan, TuningSplit, tuning_split
 from prefeat.study.steps import Steps
 
 
@@ -85,6 +85,10 @@ class StudyData:
         if MODELS[name].reads == "texts":
             return self.texts_test if test else self.texts
         return self.X_test if test else self.X
+
+    def split(self, config: StudyConfig) -> TuningSplit:
+        """Which battles tune the models and which the tuned parameters score (the same for every model)."""
+        return tuning_split(self.folds["group"].to_numpy(), config.tune_rows, config.seed)
 
     def plan(self, name: str, config: StudyConfig) -> CVPlan:
         """The cross-validation plan of model ``name`` on every training battle."""

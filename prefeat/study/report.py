@@ -186,17 +186,23 @@ def write_report(
         "# prefeat study report",
         f"{meta['rows']['train']} training battles, {meta['rows']['test']} test battles, {meta['n_features']} "
         f"features; {meta['config']['n_splits']}-fold StratifiedGroupKFold grouped by prompt, seed "
-        f"{meta['config']['seed']}. All scores are out of fold.",
+        f"{meta['config']['seed']}.",
+        f"**How the scores were obtained.** Every score below is out of fold on the {meta['rows']['scored']} "
+        f"battles whose labels chose nothing: {meta['honest_scores']}; the stack is scored by its own "
+        "cross-validation over the same folds, with its shrinkage fixed beforehand on other data sets "
+        "(BENCHMARKS.md); the prompt topics are learned from every training text, never from a label. The "
+        "submission's models are refitted on every training battle.",
         "## Models, average and stack\n\n" + table,
         "Log loss, accuracy, Brier and ECE (top-label, 10 bins) are out-of-fold. Fit times are on this machine; "
         "`tune s` is the study's tuning time, over every run that added trials; `tuned - default` is the best "
-        "trial's mean fold log loss minus that of the first trial (the hand-set defaults), on the same folds "
-        "(negative: tuning helped); `refit s` is one fit on all rows.",
+        "trial's mean fold log loss minus that of the first trial (the hand-set defaults), on the tuning rows' "
+        "folds (negative: tuning helped; measured on the rows that chose, so it is optimistic); `refit s` is one "
+        "fit on all rows.",
         "## Calibration\n\n![reliability](figures/reliability.png)",
         "## Learning curves\n\n" + curve_table + "\n\n![learning curves](figures/learning_curve.png)\n\n"
-        "Out-of-fold log loss when each training fold keeps a fraction of its rows. Above the study's "
-        "`tune_rows`, tuning runs on a grouped subsample and the smaller point is its best trial (those "
-        "parameters' cross-validation on the subsample, a little optimistic since it was chosen as the best).",
+        "Out-of-fold log loss of the battles that the final parameters score, when each training fold keeps "
+        "a fraction of its rows. Above twice the study's `tune_rows` only the full point is measured (the "
+        "curve would refit every model twice more).",
         "## Which feature families each model leans on\n\nShare of total mean |SHAP| (log-odds, all classes).\n\n"
         + family_table,
         "## Top 20 features by mean |SHAP|",

@@ -22,8 +22,10 @@ def run_study(config: StudyConfig) -> Path:
     run_dir.mkdir(parents=True, exist_ok=True)
     data = prepare(config, steps)
     data.folds.to_parquet(run_dir / "folds.parquet", index=False)
-    train, test, X, X_test, y = data.train, data.test, data.X, data.X_test, data.y
-    folds = data.folds["fold"].to_numpy()
+    train, test, X, X_test = data.train, data.test, data.X, data.X_test
+    split = data.split(config)  # every score below is of the scored rows: their labels chose nothing
+    scored = split.scored
+    y, folds, scored_ids = data.y[scored], data.folds["fold"].to_numpy()[scored], X.index[scored]
 
     runs, finals = {}, {}
     for index, name in enumerate(config.models):
@@ -42,7 +44,7 @@ def run_study(config: StudyConfig) -> Path:
         oof = [runs[name].oof for name in config.models]
         blends = {"average": stacking.average(oof), "stack": stacking.stack_out_of_fold(oof, y, folds)}
         for blend, proba in blends.items():
-            write_predictions(run_dir / "oof" / f"{blend}.parquet", X.index, proba)
+            write_predictions(run_dir / "oof" / f"{blend}.parquet", scored_ids, proba)
         stacker = stacking.Stacker().fit(oof, y)
 
     steps.say(6, "save the pipeline (settings, models, stacker, manifest)")
@@ -78,7 +80,8 @@ def run_study(config: StudyConfig) -> Path:
         "config": config.record(),
         "feature_fingerprint": config.features.fingerprint(),
         "data_digests": data.digests,
-        "rows": {"train": len(train), "test": 0 if test is None else len(test)},
+        "rows": {"train": len(train), "scored": int(scored.sum()), "test": 0 if test is None else len(test)},
+        "honest_scores": split.describe(),
         "n_features": X.shape[1],
         "versions": package_versions(),
         "stacker": {

@@ -104,8 +104,10 @@ def tune(
     show_progress: bool = True,
     study_name: str | None = None,
     worker: int = 0,
+    label: str | None = None,
 ) -> TuningResult:
-    """Tune model ``name`` on ``plan``'s folds; the result is also saved as ``tuning/<name>_best.json``.
+    """Tune model ``name`` on ``plan``'s folds; the result is also saved as ``tuning/<label>_best.json``
+    (``label`` defaults to ``name``).
 
     ``n_trials`` counts the study's finished trials, whoever ran them: several processes (``worker``
     0, 1, ...) calling this on the same data and storage share one study and stop together. The
@@ -134,7 +136,7 @@ def tune(
             objective, n_trials=n_trials - done, timeout=time_left, show_progress_bar=show_progress, callbacks=[enough]
         )
     result = summarise(study, name)
-    out = Path(run_dir) / "tuning" / f"{name}_best.json"
+    out = Path(run_dir) / "tuning" / f"{label or name}_best.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(asdict(result), indent=2))
     return result

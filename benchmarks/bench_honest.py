@@ -1,0 +1,185 @@
+"""What scoring on the rows that tuned hid: the same-folds figures against the honest ones, and the choices redone.
+
+Three shared sets (the 1,000 Kaggle rows, MT-Bench's expert votes grouped by question, PandaLM),
+5 folds x 5 seeds. For each seed and model:
+
+- same folds (the old procedure): tuned on every row's folds, then scored out of fold on the same rows;
+- honest (the study's procedure, ``prefeat.study.plan.tuning_split``): tuned on one half of the prompts,
+  scoring the other half, and the other way round, so every row is scored by parameters that its label
+  did not choose.
+
+Both tune with the same number of trials and no time budget (so the numbers repeat), and both stacks are
+scored by their own cross-validation over the same folds. Then the two choices that were made on these
+very rows are redone so that the rows that choose are not the rows that report, each set in turn held out:
+
+- the stacker's shrinkage: chosen on the other two sets' honest out-of-fold predictions, reported on the
+  held-out set;
+- the default families (drop-one, from ``feature_choice.py``'s per-seed results, default parameters): a
+  part stays in the default when removing it made the other two sets' stacks worse on average.
+
+Per-set results accumulate in ``benchmarks/results/honest.json``; the tables are written from every set
+measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+
+import numpy as np
+from common import DATASETS, REPO, fold_groups, table, write_section
+from signal_check import featurize
+
+from prefeat import load_battles
+from prefeat.data.text import answer_texts
+from prefeat.metrics import log_loss
+from prefeat.models import MODELS
+from prefeat.models.stacking import SHRINKAGE, stack_out_of_fold
+from prefeat.study.folds import assign_folds
+from prefeat.study.oof import cross_validate
+from prefeat.study.plan import CVPlan, tuning_split
+from prefeat.study.runner import honest_fits
+from prefeat.study.tuning import tune
+
+SEEDS = range(5)
+RESULTS = REPO / "benchmarks" / "results" / "honest.json"
+FEATURE_CHOICE = REPO / "benchmarks" / "results" / "feature_choice.json"
+SHRINKAGES = (0.0, 10.0, 30.0, 100.0, 250.0, 1000.0, 3000.0)
+
+
+def tuned_params(name: str, plan: CVPlan, run_dir: str, trials: int) -> dict:
+    storage = f"sqlite:///{run_dir}/optuna.db"
+    return tune(name, plan, run_dir, trials, None, storage=storage, show_progress=False).params
+
+
+def measure_seed(battles, inputs: dict, groups, seed: int, trials: int) -> dict:
+    """Per model: same-folds and honest log loss; the two stacks; the honest out-of-fold predictions."""
+    y = battles["label"].to_numpy(dtype=int)
+    assigned = assign_folds(battles, 5, seed, groups=groups)
+    folds, group = assigned["fold"].to_numpy(), assigned["group"].to_numpy()
+    split = tuning_split(group, None, seed)
+    losses, oofs = {"same folds": {}, "honest": {}}, {"same folds": [], "honest": []}
+    with tempfile.TemporaryDirectory() as run_dir:
+        for name, model in MODELS.items():
+            plan = CVPlan(inputs[model.reads], y, folds, group, seed)
+            same = cross_validate(name, tuned_params(name, plan, run_dir, trials), plan).oof
+            halves = [tuned_params(name, plan.subset(rows), run_dir, trials) for rows in split.tune]
+            honest = honest_fits(name, halves, plan, split, show_progress=False).oof
+            for procedure, oof in (("same folds", same), ("honest", honest)):
+                losses[procedure][name] = log_loss(y, oof)
+                oofs[procedure].append(oof)
+            print(seed, name, {p: round(v[name], 4) for p, v in losses.items()}, flush=True)
+    for procedure, probas in oofs.items():
+        losses[procedure]["stack"] = log_loss(y, stack_out_of_fold(probas, y, folds))
+    shrinkage = {str(s): log_loss(y, stack_out_of_fold(oofs["honest"], y, folds, shrinkage=s)) for s in SHRINKAGES}
+    return {"losses": losses, "shrinkage": shrinkage}
+
+
+def measure(data_name: str, trials: int) -> list[dict]:
+    battles = load_battles(DATASETS[data_name])
+    inputs = {"features": featurize(battles), "texts": answer_texts(battles)}
+    groups = fold_groups(data_name, battles)
+    return [measure_seed(battles, inputs, groups, seed, trials) for seed in SEEDS]
+
+
+def ranking(per_seed: list[dict], procedure: str) -> list[str]:
+    names = [*MODELS, "stack"]
+    means = {name: np.mean([seed["losses"][procedure][name] for seed in per_seed]) for name in names}
+    return sorted(names, key=means.get)
+
+
+def procedure_rows(results: dict) -> list[list]:
+    rows = []
+    for data_name, per_seed in results.items():
+        for name in [*MODELS, "stack"]:
+            same, honest = (np.array([s["losses"][p][name] for s in per_seed]) for p in ("same folds", "honest"))
+            gap = honest - same
+            rows.append([data_name, name, same.mean(), honest.mean(), gap.mean(), f"{int((gap > 0).sum())} of 5"])
+    return rows
+
+
+def order_lines(results: dict) -> list[str]:
+    lines = []
+    for data_name, per_seed in results.items():
+        same, honest = ranking(per_seed, "same folds"), ranking(per_seed, "honest")
+        verdict = "the same order" if same == honest else "the order changes"
+        lines.append(f"- {data_name}: same folds {', '.join(same)}; honest {', '.join(honest)} ({verdict}).")
+    return lines
+
+
+def shrinkage_rows(results: dict) -> list[list]:
+    """Each set held out: the shrinkage the other sets choose, and the held-out set's stack with it and with 250."""
+    rows = []
+    for held_out in results:
+        others = [name for name in results if name != held_out]
+        if not others:
+            continue
+        mean_loss = {s: np.mean([seed["shrinkage"][str(s)] for o in others for seed in results[o]]) for s in SHRINKAGES}
+        chosen = min(SHRINKAGES, key=mean_loss.get)
+        held = {s: np.mean([seed["shrinkage"][str(s)] for seed in results[held_out]]) for s in (chosen, SHRINKAGE)}
+        rows.append(
+            [held_out, ", ".join(others), chosen, held[chosen], held[SHRINKAGE], held[chosen] - held[SHRINKAGE]]
+        )
+    return rows
+
+
+def family_rows() -> list[list]:
+    """Each set held out: the parts whose removal made the other two sets' drop-one stacks worse on average."""
+    stored = json.loads(FEATURE_CHOICE.read_text())
+    rows = []
+    for held_out in stored:
+        others = [name for name in stored if name != held_out]
+        parts = [
+            key.removeprefix("drop-one: without ") for key in stored[held_out] if key.startswith("drop-one: without")
+        ]
+        for part in parts:
+            key = f"drop-one: without {part}"
+            if not all(key in stored[o] for o in others):
+                continue
+            cost = [np.mean(stored[o][key]) - np.mean(stored[o]["drop-one: all"]) for o in others]
+            held = np.mean(stored[held_out][key]) - np.mean(stored[held_out]["drop-one: all"])
+            keep = np.mean(cost) > 0
+            rows.append([held_out, part, np.mean(cost), "keep" if keep else "drop", held])
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data", nargs="+", choices=list(DATASETS), default=list(DATASETS))
+    parser.add_argument("--trials", type=int, default=6, help="trials per tuning (no time budget, so they repeat)")
+    args = parser.parse_args()
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    for data_name in args.data:
+        results[data_name] = measure(data_name, args.trials)
+        RESULTS.write_text(json.dumps(results, indent=1))
+    body = "\n\n".join(
+        [
+            "## Honest scores against same-folds scores (5 folds x 5 seeds, three shared sets)",
+            f"Each model tuned with {args.trials} trials per tuning, no time budget. Same folds: tuned on every "
+            "row's folds, then scored on the same rows (the old procedure). Honest: each half of the prompts tuned "
+            "on its own and scoring the other half (the study's procedure below twice `tune_rows`). The gap is "
+            "honest minus same folds; 'worse in' counts the seeds where the honest figure is higher.",
+            table(["set", "model", "same folds", "honest", "gap", "worse in"], procedure_rows(results)),
+            "Order of the models by mean log loss (best first):\n\n" + "\n".join(order_lines(results)),
+            "### The stacker's shrinkage, chosen on the other sets\n\n"
+            "Honest out-of-fold predictions; the shrinkage with the lowest mean stack loss over the other "
+            f"sets' seeds (grid {', '.join(f'{s:g}' for s in SHRINKAGES)}), and the held-out set's stack with it "
+            f"and with the default {SHRINKAGE:g}.",
+            table(
+                ["held out", "chosen on", "chosen", "held-out stack", f"with {SHRINKAGE:g}", "difference"],
+                shrinkage_rows(results),
+            ),
+            "### The default families, decided on the other sets\n\n"
+            "From `feature_choice.py`'s drop-one stacks (default parameters, 5 seeds): a part stays when removing "
+            "it raised the other two sets' mean loss; 'held-out cost' is what removing it does on the held-out set "
+            "(positive: the part pays there).",
+            table(["held out", "part", "cost on the others", "decision", "held-out cost"], family_rows()),
+        ]
+    )
+    write_section("honest", body, "python benchmarks/bench_honest.py " + " ".join(sys.argv[1:]))
+
+
+if __name__ == "__main__":
+    main()
