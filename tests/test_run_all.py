@@ -61,7 +61,7 @@ def test_every_promised_file_exists(finished_run):
     expected += ["figures/learning_curve.png", "oof/average.parquet", "oof/stack.parquet"]
     for name in MODELS:
         expected += [f"oof/{name}.parquet", f"test/{name}.parquet", f"pipeline/models/{name}.json"]
-        expected += [f"tuning/{name}_best.json"]
+        expected += [f"tuning/{name}_half{part}_best.json" for part in (0, 1)]
         expected += [f"shap/shap_{name}_bar.png", f"shap/shap_{name}_features.csv"]
     for name in (*TREES, "linear"):
         expected += [f"shap/shap_{name}_{kind}.png" for kind in ("beeswarm", "families")]
