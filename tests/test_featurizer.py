@@ -56,20 +56,25 @@ def test_diff_and_normdiff_are_computed_from_a_and_b(battles_csv, cache_dir):
 
 def test_cache_is_reused_and_keyed_by_content(battles_csv, cache_dir, monkeypatch):
     battles = load_battles(battles_csv)
-    first = featurize(battles, cache_dir)
-    calls = []
+    featurize(battles, cache_dir)  # computes and writes the cache
+    uncached = featurize(battles, False)  # computed again, independently of any cache
+    computed, may_compute = [], [False]
     original = FAMILIES["length"].compute
-    counting = dataclasses.replace(
-        FAMILIES["length"], compute=lambda sides: calls.append(len(sides)) or original(sides)
-    )
-    monkeypatch.setitem(FAMILIES, "length", counting)
-    second = featurize(battles, cache_dir, families=["length"])
-    pd.testing.assert_frame_equal(second, first[second.columns])
-    assert calls == [] or calls == [0]
+
+    def compute(sides):
+        if len(sides) and not may_compute[0]:
+            raise AssertionError(f"computed {len(sides)} sides that the cache holds")
+        computed.append(len(sides))
+        return original(sides)
+
+    monkeypatch.setitem(FAMILIES, "length", dataclasses.replace(FAMILIES["length"], compute=compute))
+    second = featurize(battles, cache_dir, families=["length"])  # every side read back from the cache
+    pd.testing.assert_frame_equal(second, uncached[second.columns], check_exact=True)
+    may_compute[0] = True
     changed = battles.copy()
     changed.at[0, "response_a"] = ["a brand new answer"]
     featurize(changed, cache_dir, families=["length"])
-    assert sum(calls) == 1
+    assert sum(computed) == 1  # only the new side
 
 
 def test_cache_off_gives_the_same_numbers(battles_csv, cache_dir):

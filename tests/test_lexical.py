@@ -9,6 +9,7 @@ from prefeat import swap_battles
 from prefeat.data.text import answer_texts
 from prefeat.metrics import log_loss
 from prefeat.models import load_model, make_model
+from prefeat.models.lexical import design
 from prefeat.study.explain import explain_model, mean_abs_centred
 from prefeat.study.folds import assign_folds
 from prefeat.study.oof import cross_validate
@@ -36,6 +37,25 @@ def test_swapping_the_answers_swaps_the_probabilities_exactly(fitted):
     swapped = model.predict_proba(answer_texts(swap_battles(battles)))
     np.testing.assert_allclose(proba, swapped[:, [1, 0, 2]], atol=1e-12)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+def one_order_asymmetry(model, texts) -> float:
+    """How far the classifier's own one-order predictions, on ``[D, |D|]`` and on the swap ``[-D, |D|]``, are from
+    swapping P(A) and P(B)."""
+    classifier, difference = model.booster_["classifier"], model.difference(texts)
+    straight, swapped = classifier.predict_proba(design(difference)), classifier.predict_proba(design(-difference))
+    return float(np.abs(straight - swapped[:, [1, 0, 2]]).mean())
+
+
+def test_learning_both_orders_makes_the_classifiers_own_predictions_symmetric(fitted):
+    """The prediction averages both orders, so it is symmetric whatever was learnt; the swap training shows in the
+    classifier's predictions of one order, and the model must still tell A from B."""
+    _, texts, y, model = fitted
+    both = one_order_asymmetry(model, texts)
+    one = one_order_asymmetry(make_model("lexical", symmetric=False).fit(texts, y), texts)
+    assert both < 1e-3 * one  # a convex fit on data symmetric under the swap: up to the solver's tolerance
+    proba = model.predict_proba(texts)
+    assert np.abs(proba[:, 0] - proba[:, 1]).mean() > 0.05
 
 
 def test_learns_the_signal_out_of_fold_and_repeats(dataset):

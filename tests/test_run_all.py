@@ -66,7 +66,7 @@ def test_every_promised_file_exists(finished_run):
     for name in (*TREES, "linear"):
         expected += [f"shap/shap_{name}_{kind}.png" for kind in ("beeswarm", "families")]
         assert len(list((run / "shap").glob(f"shap_{name}_waterfall_*.png"))) == 3
-    expected += ["shap/lexical_top_ngrams.csv", "pipeline/featurizer.npz"]
+    expected += ["shap/lexical_top_ngrams.csv", "pipeline/featurizer.npz", "test/stack_in_memory.parquet"]
     missing = [name for name in expected if not (run / name).exists()]
     assert missing == []
     assert (root / "optuna.db").exists()
@@ -139,16 +139,20 @@ def test_report_records_config_versions_and_data_hash_without_machine_paths(fini
     assert "Comparison of the models" in report
 
 
-def test_submission_equals_what_the_saved_pipeline_predicts(finished_run):
-    from prefeat import load_battles, load_pipeline
+def test_the_saved_pipeline_loaded_back_predicts_what_the_runs_models_did_in_memory(finished_run):
+    """The submission comes from the pipeline loaded back from its folder (features computed again by its
+    featurizer, models and stacker read from their files); the run also wrote the stack of its models still in
+    memory, on the test features of step 2, before saving. They must agree."""
+    from prefeat.pipeline import submission_frame
 
-    root, _, _ = finished_run
-    pipeline = load_pipeline(root / "run" / "pipeline", cache_dir=root / "cache", show_progress=False)
-    predicted = pipeline.predict_proba(load_battles(root / "test.csv"))
+    root, _, test = finished_run
+    in_memory = pd.read_parquet(root / "run" / "test" / "stack_in_memory.parquet")
     submission = pd.read_csv(root / "run" / "submission.csv", dtype={"id": str})
-    assert predicted["id"].tolist() == submission["id"].tolist()
+    assert in_memory["id"].tolist() == submission["id"].tolist() == test["id"].astype(str).tolist()
+    expected = submission_frame(in_memory["id"], in_memory[["p_a", "p_b", "p_tie"]].to_numpy())
     columns = ["winner_model_a", "winner_model_b", "winner_tie"]
-    np.testing.assert_allclose(predicted[columns].to_numpy(), submission[columns].to_numpy(), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(submission[columns].to_numpy(), expected[columns].to_numpy(), rtol=0, atol=1e-9)
+    assert np.abs(np.diff(submission[columns].to_numpy(), axis=0)).max() > 1e-3  # not one row repeated
 
 
 def test_same_seed_from_an_empty_cache_and_storage_writes_the_same_submission_bytes(finished_run, tmp_path):

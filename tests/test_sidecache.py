@@ -1,10 +1,12 @@
 """The on-disk cache never serves numbers that the current code would not compute."""
 
 import importlib.util
+import os
+import subprocess
 import sys
 
-import numpy as np
 import pytest
+from conftest import REPO
 
 from prefeat import ArenaFeaturizer, load_battles
 from prefeat.features.registry import FAMILIES, FeatureFamily
@@ -70,4 +72,9 @@ def test_fingerprint_covers_source_parameters_and_packages(name):
     assert FAMILIES[name].fingerprint == fingerprint([module])
     assert fingerprint([module], {"option": 1}) != fingerprint([module])
     assert fingerprint([module], packages=["numpy"]) != fingerprint([module])
-    np.testing.assert_equal(fingerprint([module]), fingerprint([module]))
+    # the same in a fresh process with another hash seed: a key that a rerun can find again
+    code = f"from prefeat.fingerprint import fingerprint; from prefeat.features.families import {name}; "
+    code += f"print(fingerprint([{name}]))"
+    environment = {**os.environ, "PYTHONHASHSEED": "12345", "PYTHONPATH": str(REPO)}
+    fresh = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment, check=True)
+    assert fresh.stdout.strip() == fingerprint([module])

@@ -1,6 +1,7 @@
 import dataclasses
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,10 +13,12 @@ import pytest
 from optuna.trial import TrialState
 from sqlalchemy.exc import SQLAlchemyError
 
+from prefeat.data.text import answer_texts
+from prefeat.models import MODELS
 from prefeat.study.folds import assign_folds
 from prefeat.study.plan import CVPlan
 from prefeat.study.storage import SECONDS, default_storage, open_study, spent_seconds
-from prefeat.study.tuning import FINISHED, STOPPED, budget_share, study_name_for, tune
+from prefeat.study.tuning import FINISHED, STOPPED, budget_share, describe_search_space, study_name_for, tune
 
 TESTS = Path(__file__).resolve().parent
 
@@ -173,3 +176,63 @@ def test_an_interrupted_study_resumes_without_losing_repeating_or_leaving_trials
     assert len(retried) == 1 and retried[0].params == interrupted[0].params
     assert retried[0].state == TrialState.COMPLETE
     assert spent_seconds(after) > seconds_before  # the seconds before the interruption still count
+
+
+COUNT_KEYS = {"xgboost": "n_estimators", "catboost": "iterations", "hgb": "max_iter"}  # fixed, never tuned
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_trial_0_read_back_from_the_storage_is_exactly_the_models_defaults(tmp_path, dataset, name):
+    battles, features, y = dataset
+    folds = assign_folds(battles, seed=0)
+    inputs = answer_texts(battles) if MODELS[name].reads == "texts" else features
+    plan = CVPlan(inputs, y, folds["fold"].to_numpy(), folds["group"].to_numpy())
+    defaults = MODELS[name].default_params()
+    drawn = [entry[1] for entry in describe_search_space(name)]
+    assert set(drawn) == set(defaults) - {COUNT_KEYS.get(name)}  # the defaults name every key the space draws
+    assert set(MODELS[name].search_space(optuna.trial.FixedTrial(defaults))) == set(drawn)
+    result = quick(name, plan, tmp_path, n_trials=1)
+    trial = open_study(result.study_name, storage_in(tmp_path)).trials[0]
+    assert trial.number == 0 and trial.state == TrialState.COMPLETE
+    assert trial.params == {key: defaults[key] for key in drawn}
+    # the defaults lie inside the space, so Optuna used them as they are, and the study can sample around them
+    for key, distribution in trial.distributions.items():
+        assert distribution.low <= defaults[key] <= distribution.high, key
+    assert result.default_loss == trial.value
+
+
+def test_a_changed_search_space_or_package_source_starts_a_new_study(tuning_inputs, monkeypatch, tmp_path):
+    from prefeat import fingerprint
+
+    name = study_name_for("linear", tuning_inputs)
+    monkeypatch.setattr(
+        MODELS["linear"],
+        "search_space",
+        staticmethod(lambda trial: {"C": trial.suggest_float("C", 1e-4, 100.0, log=True)}),
+    )
+    widened = study_name_for("linear", tuning_inputs)
+    assert widened != name
+    monkeypatch.undo()
+    assert study_name_for("linear", tuning_inputs) == name
+    copy = shutil.copytree(fingerprint.PACKAGE_ROOT, tmp_path / "prefeat", ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(fingerprint, "PACKAGE_ROOT", copy)
+    assert study_name_for("linear", tuning_inputs) == name  # the same source elsewhere: the same study
+    (copy / "study" / "oof.py").write_text((copy / "study" / "oof.py").read_text() + "\n# an edit\n")
+    monkeypatch.setattr(fingerprint, "PACKAGE_ROOT", shutil.copytree(copy, tmp_path / "edited" / "prefeat"))
+    assert study_name_for("linear", tuning_inputs) != name
+
+
+def test_workers_on_the_same_study_draw_different_parameters(tmp_path, tuning_inputs):
+    """Worker k's sampler is seeded apart from worker 0's: started on the same stored trials, they draw apart."""
+    first = quick("linear", tuning_inputs, tmp_path / "start", n_trials=1)  # trial 0: the defaults
+    drawn = {}
+    for label, worker in (("worker 1", 1), ("worker 2", 2), ("worker 1 again", 1)):
+        folder = tmp_path / label
+        folder.mkdir()
+        shutil.copy(tmp_path / "start" / "optuna.db", folder / "optuna.db")
+        quick("linear", tuning_inputs, folder, n_trials=2, worker=worker)
+        trials = open_study(first.study_name, storage_in(folder)).trials
+        assert [trial.number for trial in trials] == [0, 1]
+        drawn[label] = trials[1].params
+    assert drawn["worker 1"] == drawn["worker 1 again"]  # the draw follows the seed, not chance
+    assert drawn["worker 1"] != drawn["worker 2"]

@@ -14,6 +14,7 @@ from conftest import REPO, make_battles
 from optuna.trial import TrialState
 from sqlalchemy.exc import SQLAlchemyError
 
+from prefeat.models import LinearModel
 from prefeat.study.postgres import create_database
 from prefeat.study.storage import SECONDS, WORKER
 from prefeat.study.tuning import FINISHED
@@ -56,8 +57,14 @@ def test_two_workers_share_one_study_without_duplicates(postgres_url, tmp_path):
     assert len(by_worker) == 2  # both pulled trials
     assert sum(by_worker.values()) == len(finished) >= 6  # the study holds the sum of their trials
     assert len(finished) <= 7  # each stops once the study holds 6; at most the other's running trial is added
+    assert [trial.number for trial in trials] == list(range(len(trials)))
+    # the defaults ran once, as trial 0, though both workers opened the study: a second enqueued default
+    # (a race between the workers) or a worker whose sampler drew the other's values would repeat a trial;
+    # that the workers' samplers draw apart from the same stored trials is tested in test_tuning.py
+    defaults = [trial.number for trial in finished if trial.params == {"C": LinearModel.default_params()["C"]}]
+    assert defaults == [0]
     params = [tuple(sorted(trial.params.items())) for trial in finished]
-    assert len(set(params)) == len(params)  # no trial repeated
+    assert len(set(params)) == len(params)
     assert all(trial.state != TrialState.RUNNING for trial in trials)
 
 

@@ -37,7 +37,7 @@ def inputs():
 
 
 if __name__ == "__main__":
-    run_dir, storage, n_trials = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    run_dir, storage_url, n_trials = sys.argv[1], sys.argv[2], int(sys.argv[3])
     worker = int(sys.argv[4]) if len(sys.argv) > 4 else 0
     storage.HEARTBEAT_SECONDS, storage.GRACE_SECONDS = 1, 4
     register()
@@ -48,7 +48,7 @@ if __name__ == "__main__":
         run_dir,
         n_trials=n_trials,
         time_budget=None,
-        storage=storage,
+        storage=storage_url,
         show_progress=False,
         worker=worker,
     )

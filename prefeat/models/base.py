@@ -18,7 +18,7 @@ from sklearn.model_selection import GroupShuffleSplit
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
-from prefeat.features.columns import swap_feature_frame
+from prefeat.features.columns import SIDE_ROLES, swap_feature_frame
 
 CLASSES = ("a", "b", "tie")
 CLASS_INDICES = np.arange(len(CLASSES))  # what ``classes_`` holds: 0 (A wins), 1 (B wins), 2 (tie)
@@ -54,6 +54,23 @@ def check_labels(y) -> np.ndarray:
     return y.astype(int)
 
 
+def check_swappable(X: pd.DataFrame) -> None:
+    """Refuse a table whose columns an A/B swap cannot tell apart: no ``__a``/``__b`` pair and no difference.
+
+    Swapping such a table leaves it unchanged, so learning both orders would add every battle again with
+    its label flipped and teach the model P(A) = P(B), silently.
+    """
+    if not any(str(column).rpartition("__")[2] in SIDE_ROLES for column in X.columns):
+        raise ValueError(
+            "a symmetric model learns each battle with answers A and B swapped, which it does from prefeat's column "
+            "names (family__metric__a/b/diff/normdiff); these columns have none (e.g. "
+            f"{[str(c) for c in X.columns[:3]]}), so the swap would change nothing and the model would learn "
+            "P(A) = P(B). Pass a DataFrame with prefeat's column names "
+            '(ArenaFeaturizer(...).set_output(transform="pandas"), or set_output(transform="pandas") on a '
+            "scikit-learn Pipeline that holds it), or symmetric=False"
+        )
+
+
 def augment_with_swaps(X: pd.DataFrame, y: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
     """Every battle twice: as given, and with A and B exchanged and the label flipped."""
     return pd.concat([X, swap_feature_frame(X)], ignore_index=True), np.concatenate([y, SWAP_LABEL[y]])
@@ -75,11 +92,17 @@ class PreferenceModel(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X, y, groups=None):
-        """Fit on a feature table (a DataFrame with prefeat's column names, or any 2-d array) and labels 0/1/2."""
+        """Fit on a feature table and labels 0/1/2.
+
+        A symmetric model (the default) needs a DataFrame with prefeat's column names, from which it swaps A
+        and B; with ``symmetric=False`` any 2-d array works.
+        """
         if isinstance(X, pd.DataFrame):
             self.feature_names_in_ = np.array(X.columns, dtype=object)
         X = as_frame(X)
         y = check_labels(y)
+        if self.symmetric:
+            check_swappable(X)
         if len(X) != len(y):
             raise ValueError(f"X has {len(X)} rows but y has {len(y)}")
         X_train, y_train, X_val, y_val = X.reset_index(drop=True), y, None, None

@@ -28,7 +28,20 @@ class XGBoostModel(PreferenceModel):
 
     @staticmethod
     def default_params():
-        return {"n_estimators": 1000, "learning_rate": 0.05, "max_depth": 4, "subsample": 0.8, "colsample_bytree": 0.7}
+        # every key the search space draws (trial 0 of a study is exactly these), at XGBoost's own defaults
+        # beyond the five hand-set ones; reg_alpha and gamma are 0 there, which a log scale cannot hold: 1e-8
+        # gives probabilities within 1e-7 of 0's (50 trees on the fixture battles); the space's floor is 1e-8 now
+        return {
+            "n_estimators": 1000,
+            "learning_rate": 0.05,
+            "max_depth": 4,
+            "min_child_weight": 1.0,
+            "subsample": 0.8,
+            "colsample_bytree": 0.7,
+            "reg_lambda": 1.0,
+            "reg_alpha": 1e-8,
+            "gamma": 1e-8,
+        }
 
     @staticmethod
     def search_space(trial):
@@ -39,8 +52,8 @@ class XGBoostModel(PreferenceModel):
             "subsample": trial.suggest_float("subsample", 0.5, 1.0),
             "colsample_bytree": trial.suggest_float("colsample_bytree", 0.3, 1.0),
             "reg_lambda": trial.suggest_float("reg_lambda", 1e-3, 100.0, log=True),
-            "reg_alpha": trial.suggest_float("reg_alpha", 1e-3, 10.0, log=True),
-            "gamma": trial.suggest_float("gamma", 1e-3, 5.0, log=True),
+            "reg_alpha": trial.suggest_float("reg_alpha", 1e-8, 10.0, log=True),
+            "gamma": trial.suggest_float("gamma", 1e-8, 5.0, log=True),
         }
 
     def _fit_booster(self, X_train, y_train, X_val, y_val):
@@ -72,7 +85,16 @@ class CatBoostModel(PreferenceModel):
 
     @staticmethod
     def default_params():
-        return {"iterations": 1000, "learning_rate": 0.05, "depth": 5}
+        # every key the search space draws, at CatBoost's own defaults beyond the three hand-set ones
+        return {
+            "iterations": 1000,
+            "learning_rate": 0.05,
+            "depth": 5,
+            "l2_leaf_reg": 3.0,
+            "random_strength": 1.0,
+            "bagging_temperature": 1.0,
+            "min_data_in_leaf": 1,
+        }
 
     @staticmethod
     def search_space(trial):
@@ -106,16 +128,28 @@ class HGBModel(PreferenceModel):
 
     @staticmethod
     def default_params():
-        return {"max_iter": 1000, "learning_rate": 0.05, "max_leaf_nodes": 15}
+        # every key the search space draws, at scikit-learn's defaults beyond the three hand-set ones, except:
+        # max_depth 14 for its None, the same trees (15 leaves never make a tree deeper than 14), inside a
+        # search space widened from 2-10 to 2-14 to hold it; l2_regularization 1e-8 for its 0, which a log
+        # scale cannot hold (probabilities within 2e-5 of 0's on the fixture battles), the space's floor now
+        return {
+            "max_iter": 1000,
+            "learning_rate": 0.05,
+            "max_leaf_nodes": 15,
+            "max_depth": 14,
+            "min_samples_leaf": 20,
+            "l2_regularization": 1e-8,
+            "max_features": 1.0,
+        }
 
     @staticmethod
     def search_space(trial):
         return {
             "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.2, log=True),
             "max_leaf_nodes": trial.suggest_int("max_leaf_nodes", 4, 63, log=True),
-            "max_depth": trial.suggest_int("max_depth", 2, 10),
+            "max_depth": trial.suggest_int("max_depth", 2, 14),
             "min_samples_leaf": trial.suggest_int("min_samples_leaf", 5, 200, log=True),
-            "l2_regularization": trial.suggest_float("l2_regularization", 1e-3, 100.0, log=True),
+            "l2_regularization": trial.suggest_float("l2_regularization", 1e-8, 100.0, log=True),
             "max_features": trial.suggest_float("max_features", 0.3, 1.0),
         }
 

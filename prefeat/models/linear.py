@@ -9,7 +9,7 @@ from prefeat.models.base import PreferenceModel
 class LinearModel(PreferenceModel):
     """A strongly regularised multinomial logistic regression on the bounded comparison columns.
 
-    On a table without prefeat's column names (a plain array) it uses every column.
+    On a table without prefeat's column names (a plain array, ``symmetric=False`` only) it uses every column.
 
     Not a booster but the stack's partner: it sees only the standardised ``normdiff`` and ``pair``
     columns, so its errors differ from the trees', whose out-of-fold predictions are so alike

@@ -1,10 +1,11 @@
 """Out-of-fold fits and refits on disk, keyed by everything they depend on, so that a rerun reads them back.
 
 A key hashes the model's name and parameters, the cross-validation plan (its table's content, labels,
-folds, groups, seed and symmetry), and a fingerprint of the model code and of the libraries that fit
-it. Any change to those is a new key, so a stale fit is never served. An entry holds the out-of-fold
-probabilities, the fold losses and timings as first measured, and the refitted model in its saved
-form (exact round trip).
+folds, groups, seed and symmetry), a fingerprint of all of prefeat's source (the models, the column swap,
+the out-of-fold loop, anything a fit may run) and the versions of the libraries that fit it. Any change
+to those is a new key, so a stale fit is never served; an edit anywhere in prefeat refits. An entry
+holds the out-of-fold probabilities, the fold losses and timings as first measured, and the refitted
+model in its saved form (exact round trip).
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from prefeat.fingerprint import fingerprint
-from prefeat.models import PreferenceModel, base, boosters, lexical, linear, load_model, ngrams
+from prefeat.fingerprint import package_version, source_fingerprint
+from prefeat.models import PreferenceModel, load_model
 from prefeat.paths import make_once
 from prefeat.study.oof import CVResult
 from prefeat.study.plan import CVPlan, TuningSplit
@@ -24,10 +25,15 @@ from prefeat.study.plan import CVPlan, TuningSplit
 MODEL_PACKAGES = ("scikit-learn", "xgboost", "xgboost-cpu", "catboost", "numpy", "scipy")
 
 
+def code_fingerprint() -> list:
+    """prefeat's source and the versions of the libraries that fit the models: what a fit's code is."""
+    return [source_fingerprint(), {package: package_version(package) for package in MODEL_PACKAGES}]
+
+
 def fit_key(name: str, params, plan: CVPlan, split: TuningSplit | None = None) -> str:
     """``params``: one parameter set, or one per part of ``split`` (the rows each part's parameters score)."""
     digest = hashlib.blake2b(digest_size=12)
-    code = fingerprint([base, boosters, linear, lexical, ngrams], packages=MODEL_PACKAGES)
+    code = code_fingerprint()
     digest.update(json.dumps([name, params, code], sort_keys=True, default=str).encode())
     digest.update(plan.digest() + (b"" if split is None else split.digest()))
     return f"{name}-{digest.hexdigest()}"

@@ -58,6 +58,12 @@ def run_study(config: StudyConfig) -> Path:
         predict_seconds = sum(run.predict_seconds_per_1000 for run in runs.values()) * len(test) / 1000
         steps.say(7, f"predict {len(test)} test battles with the saved pipeline", left=predict_seconds)
         with steps.timed("predict test"):
+            # the models and stacker still in memory, on the test features computed in step 2: what the saved
+            # pipeline, loaded back, must reproduce (tests compare the two)
+            in_memory = [finals[name].predict_proba(data.inputs(name, test=True)) for name in config.models]
+            write_predictions(
+                run_dir / "test" / "stack_in_memory.parquet", X_test.index, stacker.predict_proba(in_memory)
+            )
             loaded = load_pipeline(pipeline_dir, cache_dir=config.cache_dir, show_progress=config.show_progress)
             per_model = loaded.model_probas(test)
             for name, proba in per_model.items():

@@ -1,11 +1,13 @@
 """Optuna tuning: one resumable study per model and data, scored on the shared folds.
 
 A study is named by the model and a hash of what it is scored on (features, labels, folds,
-groups, seed, symmetry), so a rerun on the same data resumes it and different data never
-shares it. Studies live in one SQLite file beside the run folders (``runs/optuna.db`` for
-``runs/<timestamp>``) unless a SQLAlchemy URL is given (PostgreSQL lets several processes share a
-study). The sampler is a seeded TPE; folds report their running mean so the median pruner can
-stop a poor trial after its first folds.
+groups, seed, symmetry), of the model's search space, of prefeat's source and of the fitting
+libraries' versions, so a rerun on the same data and code resumes it, and different data, a changed
+search space or an edit to prefeat never resumes trials scored otherwise. Studies live in one
+SQLite file beside the run folders (``runs/optuna.db`` for ``runs/<timestamp>``) unless a
+SQLAlchemy URL is given (PostgreSQL lets several processes share a study). The sampler is a seeded
+TPE; folds report their running mean so the median pruner can stop a poor trial after its first
+folds. Trial 0 is the model's hand-set defaults, every parameter the search space draws.
 
 Both budgets count what the study already spent: finished trials, and the wall seconds every trial
 has used, stored on the trial after each fold, so time spent before an interruption counts too.
@@ -30,6 +32,7 @@ import optuna
 from optuna.trial import TrialState
 
 from prefeat.models import MODELS
+from prefeat.study.fitcache import code_fingerprint
 from prefeat.study.oof import cross_validate
 from prefeat.study.plan import CVPlan
 from prefeat.study.storage import (
@@ -63,9 +66,37 @@ class TuningResult:
     seconds_per_fold: float | None = None  # median over trials: what a fold fit costs on the tuning rows
 
 
+class SpaceRecorder:
+    """A stand-in for an Optuna trial that records what a search space draws: each name, kind, bounds, step, scale."""
+
+    def __init__(self):
+        self.drawn = []
+
+    def suggest_float(self, name, low, high, *, step=None, log=False):
+        self.drawn.append(["float", name, low, high, step, log])
+        return low
+
+    def suggest_int(self, name, low, high, *, step=1, log=False):
+        self.drawn.append(["int", name, low, high, step, log])
+        return low
+
+    def suggest_categorical(self, name, choices):
+        self.drawn.append(["categorical", name, list(choices)])
+        return choices[0]
+
+
+def describe_search_space(name: str) -> list:
+    """What model ``name``'s search space draws, in order: ``[kind, name, low, high, step, log]`` per parameter."""
+    recorder = SpaceRecorder()
+    MODELS[name].search_space(recorder)
+    return recorder.drawn
+
+
 def study_name_for(name: str, plan: CVPlan) -> str:
-    """The model's name and a hash of everything its trials are scored on."""
-    return f"{name}-{hashlib.blake2b(plan.digest(), digest_size=6).hexdigest()}"
+    """The model's name and a hash of everything its trials are scored on and drawn from."""
+    digest = hashlib.blake2b(plan.digest(), digest_size=6)
+    digest.update(json.dumps([describe_search_space(name), code_fingerprint()], default=str).encode())
+    return f"{name}-{digest.hexdigest()}"
 
 
 def objective_for(name: str, plan: CVPlan, deadline: float | None, study: optuna.Study):
@@ -124,7 +155,8 @@ def tune(
     study.sampler = optuna.samplers.TPESampler(seed=seed + len(study.trials) + WORKER_SEED_STEP * worker)
     model_class = MODELS[name]
     if not study.trials:
-        # the first trial is the hand-set default, so tuning never ends worse than no tuning
+        # the first trial is the hand-set default (default_params names every key the space draws), so
+        # "tuned - default" compares with the defaults and tuning never ends worse than no tuning
         study.enqueue_trial(model_class.default_params(), skip_if_exists=True)
     done = sum(trial.state in FINISHED for trial in study.trials)
     time_left = None if time_budget is None else time_budget - spent_seconds(study)
