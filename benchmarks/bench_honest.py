@@ -17,8 +17,8 @@ very rows are redone so that the rows that choose are not the rows that report, 
 - the default families (drop-one, from ``feature_choice.py``'s per-seed results, default parameters): a
   part stays in the default when removing it made the other two sets' stacks worse on average.
 
-Per-set results accumulate in ``benchmarks/results/honest.json``; the tables are written from every set
-measured.
+Per-set results are kept in ``benchmarks/results/honest_<set>.json``; the tables are written from every
+set measured.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from prefeat.study.runner import honest_fits
 from prefeat.study.tuning import tune
 
 SEEDS = range(5)
-RESULTS = REPO / "benchmarks" / "results" / "honest.json"
+RESULTS = REPO / "benchmarks" / "results"  # honest_<set>.json, one per set, so sets can run at once
 FEATURE_CHOICE = REPO / "benchmarks" / "results" / "feature_choice.json"
 SHRINKAGES = (0.0, 10.0, 30.0, 100.0, 250.0, 1000.0, 3000.0)
 
@@ -150,10 +150,10 @@ def main() -> None:
     parser.add_argument("--data", nargs="+", choices=list(DATASETS), default=list(DATASETS))
     parser.add_argument("--trials", type=int, default=6, help="trials per tuning (no time budget, so they repeat)")
     args = parser.parse_args()
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     for data_name in args.data:
-        results[data_name] = measure(data_name, args.trials)
-        RESULTS.write_text(json.dumps(results, indent=1))
+        (RESULTS / f"honest_{data_name}.json").write_text(json.dumps(measure(data_name, args.trials), indent=1))
+    measured = [name for name in DATASETS if (RESULTS / f"honest_{name}.json").exists()]
+    results = {name: json.loads((RESULTS / f"honest_{name}.json").read_text()) for name in measured}
     body = "\n\n".join(
         [
             "## Honest scores against same-folds scores (5 folds x 5 seeds, three shared sets)",
