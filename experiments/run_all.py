@@ -63,6 +63,12 @@ def study_parser(description: str) -> argparse.ArgumentParser:
     )
     parser.add_argument("--dask", default=None, help="featurize on Dask: a scheduler address, or local")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--n-jobs",
+        type=int,
+        default=-1,
+        help="cores for every part: boosters, solvers, text-family processes, torch (-1: all this machine gives)",
+    )
     parser.add_argument("--storage", default=None, help="Optuna storage URL (default: runs/optuna.db)")
     return parser
 
@@ -121,6 +127,7 @@ def config_from(args: argparse.Namespace, train: Path, test: Path | None) -> Stu
         dask=args.dask,
         seed=args.seed,
         storage=args.storage,
+        n_jobs=args.n_jobs,
     )
 
 

@@ -45,3 +45,15 @@ def test_local_scheduler_starts_and_stops_its_own_cluster(battles_csv):
     battles = load_battles(battles_csv)
     local = featurize(battles, cache_dir=False, families="cheap", scheduler="local", n_jobs=1)
     pd.testing.assert_frame_equal(local, featurize(battles, cache_dir=False, families="cheap"), check_exact=True)
+
+
+def test_fit_transform_starts_one_local_cluster_for_fit_and_transform(battles_csv, cache_dir, monkeypatch):
+    from prefeat.features import featurizer as module
+
+    started, real = [], module.dask_scheduler
+    monkeypatch.setattr(module, "dask_scheduler", lambda *args: started.append(args[0]) or real(*args))
+    battles = load_battles(battles_csv)
+    fitted = ArenaFeaturizer(families=["length", "embedding"], cache_dir=cache_dir, scheduler="local", n_jobs=1)
+    fitted.set_params(show_progress=False).fit_transform(battles)
+    assert fitted.learned_["embedding"]  # the embedding family learns in fit: fit needs the cluster too
+    assert started == ["local"]

@@ -51,7 +51,8 @@ def test_fingerprint_changes_with_every_option_that_changes_values_and_only_thos
     ]
     prints = {settings.fingerprint() for settings in changed}
     assert len(prints) == len(changed) and base.fingerprint() not in prints
-    assert dataclasses.replace(base, n_jobs=1).fingerprint() == base.fingerprint()
+    assert "n_jobs" not in base.to_dict()  # the machine's cores are no setting of the features
+    assert FeaturizerSettings.from_dict({**base.to_dict(), "n_jobs": 2}) == base  # as pipelines once saved it
     # a static model has no token limit and no transformer layers to quantize
     assert dataclasses.replace(base, embedding_max_length=64, embedding_int8=True).fingerprint() == base.fingerprint()
 
@@ -59,9 +60,9 @@ def test_fingerprint_changes_with_every_option_that_changes_values_and_only_thos
 def test_featurizer_from_settings_and_sklearn_params_agree(battles_csv, cache_dir):
     from prefeat import load_battles
 
-    settings = FeaturizerSettings(families="cheap", n_jobs=1)
+    settings = FeaturizerSettings(families="cheap")
     battles = load_battles(battles_csv)
-    built = ArenaFeaturizer.from_settings(settings, cache_dir=cache_dir, show_progress=False)
+    built = ArenaFeaturizer.from_settings(settings, cache_dir=cache_dir, show_progress=False, n_jobs=1)
     assert list(built.get_params()["families"]) == ["length", "formatting", "refusal", "content"]
     by_hand = ArenaFeaturizer(families="cheap", n_jobs=1, cache_dir=cache_dir, show_progress=False)
     np.testing.assert_array_equal(built.fit_transform(battles), by_hand.fit_transform(battles))

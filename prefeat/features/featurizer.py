@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 
@@ -17,6 +16,7 @@ from prefeat.features.registry import FeatureFamily
 from prefeat.features.settings import DEFAULTS, FeaturizerSettings
 from prefeat.features.sidecache import SideCache
 from prefeat.paths import cache_root
+from prefeat.threads import limited_threads, resolve_n_jobs
 
 SIDE_COLUMNS = ("prompt", "response_a", "response_b")
 MIN_CHUNKS_TO_FAN_OUT = 4  # below this, starting worker processes costs more than it saves
@@ -48,14 +48,15 @@ def battle_sides(X: pd.DataFrame) -> BattleSides:
 
 
 @contextmanager
-def dask_scheduler(scheduler: str, n_jobs: int = -1):
-    """A Dask scheduler's address: a LocalCluster of ``n_jobs`` processes for ``"local"`` (stopped after)."""
+def dask_scheduler(scheduler: str, n_jobs: int | None = None):
+    """A Dask scheduler's address: for ``"local"``, a LocalCluster of ``n_jobs`` one-thread processes
+    (:func:`prefeat.threads.resolve_n_jobs`; stopped after)."""
     if scheduler != "local":
         yield scheduler
         return
     from distributed import LocalCluster
 
-    workers = os.cpu_count() if n_jobs in (None, -1) else n_jobs
+    workers = resolve_n_jobs(n_jobs)
     with LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None) as cluster:
         yield cluster.scheduler_address
 
@@ -71,7 +72,7 @@ def on_dask(client, compute, chunks):
 class ArenaFeaturizer(TransformerMixin, BaseEstimator):
     """Features of the prompt, answer A and answer B, with A-vs-B comparisons.
 
-    The first eight parameters are those of :class:`~prefeat.features.settings.FeaturizerSettings`, with its
+    The first seven parameters are those of :class:`~prefeat.features.settings.FeaturizerSettings`, with its
     defaults (``ArenaFeaturizer.from_settings`` builds one from a settings object):
 
     families : preset name (``"cheap"``, ``"fast"``, ``"all"``), list of family names, or None (``"all"``).
@@ -82,7 +83,9 @@ class ArenaFeaturizer(TransformerMixin, BaseEstimator):
     embedding_components : size of the projection of each answer's vector, learned in ``fit`` (0: none).
     prompt_topics : number of prompt topics, clusters learned in ``fit`` (0: none).
     batch_size : texts per embedding batch, and per progress step for the other families.
-    n_jobs : processes for the text families (joblib; -1 = all cores); the embedding model uses torch's threads.
+    n_jobs : cores to compute on: processes for the text families (joblib), torch's threads for the
+        embedding model, the OpenMP and BLAS pools of what the families learn; None is the current
+        :func:`prefeat.threads.limited_threads` count, else every core (-1). It changes no value.
     cache_dir : folder of the on-disk cache; None uses ``$PREFEAT_CACHE`` or ``~/.cache/prefeat``;
         False turns caching off.
     show_progress : tqdm bars for long work.
@@ -102,7 +105,7 @@ class ArenaFeaturizer(TransformerMixin, BaseEstimator):
         embedding_components=DEFAULTS.embedding_components,
         prompt_topics=DEFAULTS.prompt_topics,
         batch_size=DEFAULTS.batch_size,
-        n_jobs=DEFAULTS.n_jobs,
+        n_jobs=None,
         cache_dir=None,
         show_progress=True,
         scheduler=None,
@@ -138,7 +141,7 @@ class ArenaFeaturizer(TransformerMixin, BaseEstimator):
         self.learned_ = {}
         if learners:
             sides = battle_sides(X)
-            with self._dask_client() as client:
+            with limited_threads(self.n_jobs), self._dask_client() as client:
                 for name in learners:
                     family = self.settings_.family(name, self._cache_root())
                     rows_by_hash = self._side_rows(family, sides.unique, client)
@@ -173,7 +176,7 @@ class ArenaFeaturizer(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "settings_")
         sides = battle_sides(X)
         blocks = []
-        with self._dask_client() as client:
+        with limited_threads(self.n_jobs), self._dask_client() as client:
             for name in self.family_names_:
                 family = self.settings_.family(name, self._cache_root())
                 if family.unit == "battle":
@@ -185,11 +188,21 @@ class ArenaFeaturizer(TransformerMixin, BaseEstimator):
                 blocks.append(family.assemble(prompt, side_a, side_b, self.learned_.get(name)))
         return np.hstack(blocks) if blocks else np.empty((len(X), 0))
 
+    def fit_transform(self, X, y=None):
+        """``fit(X).transform(X)``, on one Dask cluster for both: a ``"local"`` one starts (and its workers
+        import torch and load the embedding model) once, not twice."""
+        with self._dask_client() as client:
+            self._open_client = client
+            try:
+                return self.fit(X, y).transform(X)
+            finally:
+                del self._open_client
+
     @contextmanager
     def _dask_client(self):
-        """A Dask client for ``scheduler``, or None without one."""
-        if self.scheduler is None:
-            yield None
+        """A Dask client for ``scheduler`` (the one ``fit_transform`` holds open), or None without one."""
+        if self.scheduler is None or getattr(self, "_open_client", None) is not None:
+            yield getattr(self, "_open_client", None)
             return
         from distributed import Client
 
@@ -222,12 +235,12 @@ class ArenaFeaturizer(TransformerMixin, BaseEstimator):
         }
         if client is not None and chunks:
             results = on_dask(client, family.compute, chunks)
-        elif self.n_jobs == 1 or family.cost == "expensive" or len(chunks) < MIN_CHUNKS_TO_FAN_OUT:
-            results = (family.compute(chunk) for chunk in chunks)
+        elif resolve_n_jobs(self.n_jobs) == 1 or family.cost == "expensive" or len(chunks) < MIN_CHUNKS_TO_FAN_OUT:
+            results = (family.compute(chunk) for chunk in chunks)  # the embedding model: torch's threads here
         else:
             from joblib import Parallel, delayed
 
-            parallel = Parallel(n_jobs=self.n_jobs, return_as="generator")
+            parallel = Parallel(n_jobs=resolve_n_jobs(self.n_jobs), return_as="generator")
             results = parallel(delayed(family.compute)(chunk) for chunk in chunks)
         rows = []
         with tqdm(**progress) as bar:  # tqdm shows elapsed time and an estimate of what is left

@@ -15,6 +15,7 @@ from prefeat.features.families.embedding import DEFAULT_BATCH_SIZE, DEFAULT_COMP
 from prefeat.features.registry import FAMILIES, PRESETS, FeatureFamily, embedding_family, resolve_families
 
 DEFAULT_PRESET = "all"
+MACHINE_KEYS = ("n_jobs",)  # once saved with the settings (pipelines before 0.4); ignored on load
 
 
 @dataclass(frozen=True)
@@ -25,8 +26,9 @@ class FeaturizerSettings:
     is stored resolved, as a tuple of names. ``embedding_components`` is the size of the learned
     projection of each answer's vector and ``prompt_topics`` the number of learned prompt topics
     (0 turns either off). ``batch_size`` is texts per embedding batch (it can move embedding values
-    in the last float digits, so it is part of the fingerprint); ``n_jobs`` is processes for the
-    text families and changes no value.
+    in the last float digits, so it is part of the fingerprint). How many cores compute them is not a
+    setting of the features (it changes no value): it is ``n_jobs`` of the featurizer, the study and
+    the pipeline, see :mod:`prefeat.threads`.
     """
 
     families: tuple[str, ...] = PRESETS[DEFAULT_PRESET]
@@ -38,7 +40,6 @@ class FeaturizerSettings:
     )
     prompt_topics: int = field(default=DEFAULT_TOPICS, metadata={"help": "learned prompt topics (0: none)"})
     batch_size: int = field(default=DEFAULT_BATCH_SIZE, metadata={"help": "texts per embedding batch"})
-    n_jobs: int = field(default=-1, metadata={"help": "processes for the text families (-1: all cores)"})
 
     def __post_init__(self):
         chosen = PRESETS[DEFAULT_PRESET] if self.families is None else self.families
@@ -73,6 +74,7 @@ class FeaturizerSettings:
     @classmethod
     def from_dict(cls, values: dict) -> FeaturizerSettings:
         known = {f.name for f in fields(cls)}
+        values = {key: value for key, value in values.items() if key not in MACHINE_KEYS}
         unknown = sorted(set(values) - known)
         if unknown:
             raise ValueError(f"unknown featurizer settings {unknown}; known: {sorted(known)}")

@@ -19,6 +19,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 from prefeat.features.columns import SIDE_ROLES, swap_feature_frame
+from prefeat.threads import limited_threads, resolve_n_jobs
 
 CLASSES = ("a", "b", "tie")
 CLASS_INDICES = np.arange(len(CLASSES))  # what ``classes_`` holds: 0 (A wins), 1 (B wins), 2 (tie)
@@ -77,19 +78,27 @@ def augment_with_swaps(X: pd.DataFrame, y: np.ndarray) -> tuple[pd.DataFrame, np
 
 
 class PreferenceModel(ClassifierMixin, BaseEstimator):
-    """Base class: subclasses set ``name``, their parameters and ``_fit_booster``."""
+    """Base class: subclasses set ``name``, their parameters and ``_fit_booster``.
+
+    ``n_jobs`` is the threads that fitting and predicting use (None: the current
+    :func:`prefeat.threads.limited_threads` count, else every core); on 1 and 2 threads every model gives
+    the same numbers bit for bit (tests/test_threads.py), and a saved model does not keep it.
+    """
 
     name = "base"
     reads = "features"  # the feature table; the lexical model reads "texts", the answers themselves
     stops_early = True  # boosters hold out an inner split for early stopping
     booster_suffix = ".skops"  # the saved booster's format: the library's own where it has one
 
-    def __init__(self, params=None, symmetric=True, early_stopping_rounds=50, inner_fraction=0.15, random_state=0):
+    def __init__(
+        self, params=None, symmetric=True, early_stopping_rounds=50, inner_fraction=0.15, random_state=0, n_jobs=None
+    ):
         self.params = params
         self.symmetric = symmetric
         self.early_stopping_rounds = early_stopping_rounds
         self.inner_fraction = inner_fraction
         self.random_state = random_state
+        self.n_jobs = n_jobs
 
     def fit(self, X, y, groups=None):
         """Fit on a feature table and labels 0/1/2.
@@ -117,8 +126,13 @@ class PreferenceModel(ClassifierMixin, BaseEstimator):
             if self.stops_early:
                 X_val, y_val = augment_with_swaps(X_val, y_val)
         self._set_columns(list(X.columns))
-        self.booster_ = self._fit_booster(X_train, y_train, X_val, y_val)
+        with limited_threads(self.n_jobs):  # OpenMP and BLAS pools (HistGradientBoosting, logistic regression)
+            self.booster_ = self._fit_booster(X_train, y_train, X_val, y_val)
         return self
+
+    def _threads(self) -> int:
+        """The threads this model's library gets: ``n_jobs`` resolved on this machine."""
+        return resolve_n_jobs(self.n_jobs)
 
     def _set_columns(self, columns: list[str]) -> None:
         """What ``fit`` (or loading a saved model) learns besides the booster: the input columns and classes."""
@@ -143,9 +157,10 @@ class PreferenceModel(ClassifierMixin, BaseEstimator):
                     "features as input."
                 )
             X = as_frame(X, self.columns_)
-        proba = self._raw_proba(X)
-        if self.symmetric:
-            proba = (proba + self._raw_proba(swap_feature_frame(X))[:, SWAP_PROBA_COLUMNS]) / 2
+        with limited_threads(self.n_jobs):
+            proba = self._raw_proba(X)
+            if self.symmetric:
+                proba = (proba + self._raw_proba(swap_feature_frame(X))[:, SWAP_PROBA_COLUMNS]) / 2
         return proba / proba.sum(axis=1, keepdims=True)
 
     def predict(self, X) -> np.ndarray:

@@ -65,10 +65,14 @@ class XGBoostModel(PreferenceModel):
             tree_method="hist",
             early_stopping_rounds=self.early_stopping_rounds,
             random_state=self.random_state,
-            n_jobs=2,
+            n_jobs=self._threads(),
             **self._all_params(),
         )
         return booster.fit(X_train, y_train, eval_set=[(X_val, y_val)], verbose=False)
+
+    def _raw_proba(self, X):
+        self.booster_.set_params(n_jobs=self._threads())  # a loaded booster has no count: this machine's
+        return super()._raw_proba(X)
 
 
 class CatBoostModel(PreferenceModel):
@@ -115,12 +119,15 @@ class CatBoostModel(PreferenceModel):
             random_seed=self.random_state,
             early_stopping_rounds=self.early_stopping_rounds,
             use_best_model=True,
-            thread_count=2,
+            thread_count=self._threads(),
             verbose=False,
             allow_writing_files=False,
             **self._all_params(),
         )
         return booster.fit(X_train, y_train, eval_set=(X_val, y_val))
+
+    def _raw_proba(self, X):
+        return np.asarray(self.booster_.predict_proba(X, thread_count=self._threads()), dtype=np.float64)
 
 
 class HGBModel(PreferenceModel):

@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 from prefeat.data.text import ANSWER_COLUMNS
 from prefeat.models.base import CLASS_INDICES, SWAP_LABEL, SWAP_PROBA_COLUMNS, PreferenceModel, check_labels
 from prefeat.models.ngrams import CharNgramTfidf
+from prefeat.threads import limited_threads
 
 MAX_ROWS = 10_000
 SOLVER_TOL = 1e-3
@@ -46,11 +47,12 @@ class LexicalModel(PreferenceModel):
     reads = "texts"
     booster_suffix = ".npz"  # n-grams, idf and coefficients as plain arrays: faster and smaller than skops
 
-    def __init__(self, params=None, symmetric=True, random_state=0, max_rows=MAX_ROWS):
+    def __init__(self, params=None, symmetric=True, random_state=0, max_rows=MAX_ROWS, n_jobs=None):
         self.params = params
         self.symmetric = symmetric
         self.random_state = random_state
         self.max_rows = max_rows
+        self.n_jobs = n_jobs  # the solver's BLAS threads (None: the current limited_threads count)
 
     def fit(self, X, y, groups=None):
         """Fit on a frame of answer texts (:func:`answer_texts`) and labels 0/1/2."""
@@ -68,7 +70,8 @@ class LexicalModel(PreferenceModel):
         rows, labels = design(difference), y
         if self.symmetric:
             rows, labels = sp.vstack([rows, design(-difference)]), np.concatenate([y, SWAP_LABEL[y]])
-        classifier = LogisticRegression(max_iter=1000, tol=SOLVER_TOL, **self._all_params()).fit(rows, labels)
+        with limited_threads(self.n_jobs):
+            classifier = LogisticRegression(max_iter=1000, tol=SOLVER_TOL, **self._all_params()).fit(rows, labels)
         self._set_columns(list(ANSWER_COLUMNS))
         self.booster_ = {"vectorizer": vectorizer, "classifier": classifier}
         return self
@@ -82,9 +85,10 @@ class LexicalModel(PreferenceModel):
     def predict_proba(self, X) -> np.ndarray:
         difference = self.difference(X)
         classifier = self.booster_["classifier"]
-        proba = classifier.predict_proba(design(difference))
-        if self.symmetric:
-            proba = (proba + classifier.predict_proba(design(-difference))[:, SWAP_PROBA_COLUMNS]) / 2
+        with limited_threads(self.n_jobs):
+            proba = classifier.predict_proba(design(difference))
+            if self.symmetric:
+                proba = (proba + classifier.predict_proba(design(-difference))[:, SWAP_PROBA_COLUMNS]) / 2
         return proba / proba.sum(axis=1, keepdims=True)
 
     def ngram_weights(self) -> pd.DataFrame:

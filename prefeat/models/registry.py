@@ -21,7 +21,8 @@ def load_model(folder, name: str) -> PreferenceModel:
     """A model written by :meth:`PreferenceModel.save`, ready to predict."""
     folder = Path(folder)
     meta = json.loads((folder / f"{name}.json").read_text())
-    model = make_model(meta["model"], **{k: v for k, v in meta["init"].items()})
+    # n_jobs is the training machine's: a loaded model uses this machine's count
+    model = make_model(meta["model"], **{k: v for k, v in meta["init"].items() if k != "n_jobs"})
     model.booster_ = model._load_booster(folder / f"{model.name}{model.booster_suffix}")
     model._set_columns(list(meta["columns"]))
     if meta["named_features"]:

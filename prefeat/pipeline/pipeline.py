@@ -26,6 +26,7 @@ from prefeat.features.settings import FeaturizerSettings
 from prefeat.metrics import PROBA_FLOOR
 from prefeat.models import PreferenceModel, Stacker
 from prefeat.pipeline.manifest import package_versions, write_manifest
+from prefeat.threads import limited_threads
 
 LEARNED = "featurizer.npz"
 SUBMISSION_COLUMNS = ("winner_model_a", "winner_model_b", "winner_tie")
@@ -43,7 +44,8 @@ class PreferencePipeline:
 
     ``learned`` is what the featurizer's families learned from the training texts
     (``ArenaFeaturizer.learned_``). ``cache_dir``, ``show_progress`` and ``n_jobs`` are how this
-    machine computes the features; they change no value.
+    machine computes the features and predictions (``n_jobs``: cores, None for the current
+    :func:`prefeat.threads.limited_threads` count, else all of them); they change no value.
     """
 
     def __init__(
@@ -66,10 +68,9 @@ class PreferencePipeline:
 
     def features(self, battles: pd.DataFrame) -> pd.DataFrame:
         """The feature table of ``battles``, indexed by ``id``."""
-        options = {"n_jobs": self.n_jobs} if self.n_jobs is not None else {}
         featurizer = ArenaFeaturizer.from_settings(
-            self.settings, cache_dir=self.cache_dir, show_progress=self.show_progress
-        ).set_params(**options)
+            self.settings, cache_dir=self.cache_dir, show_progress=self.show_progress, n_jobs=self.n_jobs
+        )
         featurizer = featurizer.with_learned(self.learned).set_output(transform="pandas")
         return featurizer.transform(battles).set_axis(battles["id"].to_numpy())
 
@@ -81,8 +82,9 @@ class PreferencePipeline:
 
     def model_probas(self, battles: pd.DataFrame) -> dict[str, np.ndarray]:
         """Each model's probabilities (rows, 3) of ``battles``; each model gets what it reads."""
-        inputs = self.inputs(battles)
-        return {name: model.predict_proba(inputs[model.reads]) for name, model in self.models.items()}
+        with limited_threads(self.n_jobs):  # models whose n_jobs is None (loaded ones) use this count
+            inputs = self.inputs(battles)
+            return {name: model.predict_proba(inputs[model.reads]) for name, model in self.models.items()}
 
     def predict_battles(self, battles: pd.DataFrame) -> np.ndarray:
         """The stacked probabilities (rows, 3) of ``battles``."""

@@ -8,6 +8,7 @@ from pathlib import Path
 from prefeat.features.settings import FeaturizerSettings
 from prefeat.models import MODELS
 from prefeat.study.tuning import DEFAULT_TIME_BUDGET, DEFAULT_TRIALS
+from prefeat.threads import available_cores, resolve_n_jobs
 
 TUNE_ROWS = 10_000  # above this, tuning trials run on a grouped subsample; the final fits use every row
 
@@ -30,6 +31,10 @@ class StudyConfig:
     cache_dir: str | None = None
     shap_rows: int = 1000
     show_progress: bool = True
+    n_jobs: int = -1  # cores for every part (prefeat.threads): -1 all this machine gives the process
+
+    def __post_init__(self):
+        resolve_n_jobs(self.n_jobs)  # 0 is refused here, before any work
 
     def record(self) -> dict:
         """The settings for the report: file names rather than this machine's paths, no password."""
@@ -38,6 +43,8 @@ class StudyConfig:
         values["test"] = self.test and Path(self.test).name
         values["storage"] = describe_storage(self.storage)
         values["features"] = self.features.to_dict()
+        values["n_jobs"] = resolve_n_jobs(self.n_jobs)  # the count it ran on, -1 resolved
+        values["cores_available"] = available_cores()
         for private in ("out", "cache_dir", "dask"):
             values.pop(private)
         return values

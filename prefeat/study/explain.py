@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from prefeat.features.columns import family_of
-from prefeat.models import LexicalModel, LinearModel
+from prefeat.models import CatBoostModel, LexicalModel, LinearModel, XGBoostModel
 from prefeat.models.base import CLASSES
 from prefeat.models.lexical import design
 from prefeat.study.records import Explanation
@@ -35,8 +35,15 @@ def shap_values(model, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     X = X[explained_columns(model)]
     if isinstance(model, LinearModel):
         return linear_shap_values(model.booster_, X)
+    if isinstance(model, CatBoostModel):  # what shap's TreeExplainer asks CatBoost for, on the model's threads
+        from catboost import Pool
+
+        phi = model.booster_.get_feature_importance(Pool(X), type="ShapValues", thread_count=model._threads())
+        return np.transpose(phi[:, :, :-1], (0, 2, 1)), phi[0, :, -1]
     import shap
 
+    if isinstance(model, XGBoostModel):
+        model.booster_.set_params(n_jobs=model._threads())  # a booster read from the fit cache has no count
     explainer = shap.TreeExplainer(model.booster_)
     return np.asarray(explainer.shap_values(X)), np.atleast_1d(explainer.expected_value)
 

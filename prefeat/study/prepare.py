@@ -51,6 +51,7 @@ def featurize(
             if family not in featurizers:
                 settings = dataclasses.replace(config.features, families=(family,))
                 options = {"cache_dir": config.cache_dir, "show_progress": config.show_progress, "scheduler": scheduler}
+                options["n_jobs"] = config.n_jobs
                 featurizers[family] = ArenaFeaturizer.from_settings(settings, **options).fit(battles)
             blocks.append(featurizers[family].set_output(transform="pandas").transform(battles))
     return pd.concat(blocks, axis=1).set_axis(battles["id"].to_numpy()), featurizers
@@ -106,7 +107,7 @@ def prepare(config: StudyConfig, steps: Steps) -> StudyData:
     digests = {"train": file_digest(config.train), **({"test": file_digest(config.test)} if config.test else {})}
     steps.say(2, "featurize (cached on disk)" + (f" on Dask ({config.dask})" if config.dask else ""))
     with ExitStack() as stack:
-        scheduler = config.dask and stack.enter_context(dask_scheduler(config.dask, config.features.n_jobs))
+        scheduler = config.dask and stack.enter_context(dask_scheduler(config.dask, config.n_jobs))
         started = time.perf_counter()
         X, featurizers = featurize(config, train, steps, "train", scheduler)
         X_test = None

@@ -13,10 +13,16 @@ from prefeat.study.prepare import prepare
 from prefeat.study.runner import run_model
 from prefeat.study.steps import TOTAL_STEPS, Steps
 from prefeat.study.tuning import budget_share
+from prefeat.threads import limited_threads
 
 
 def run_study(config: StudyConfig) -> Path:
-    """Run every step and return the run folder."""
+    """Run every step on ``config.n_jobs`` cores and return the run folder."""
+    with limited_threads(config.n_jobs):  # every part that starts threads or processes reads this count
+        return run_steps(config)
+
+
+def run_steps(config: StudyConfig) -> Path:
     steps = Steps(TOTAL_STEPS)
     run_dir = Path(config.out)
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -25,6 +25,7 @@ import numpy as np
 
 from prefeat.data.text import join_turns
 from prefeat.paths import default_cache_dir, make_once
+from prefeat.threads import size_torch
 
 BUNDLED_MODEL = "minilm"
 STATIC_MODEL = "minilm-static"
@@ -151,6 +152,7 @@ def embed(
     sentence-transformers sorts each call's texts by length, so batches hold texts of similar length.
     """
     encoder = load_encoder(model, cache_dir, max_length, int8)
+    size_torch()  # torch may have been imported just now, inside the caller's limited_threads
     texts = [join_turns(turns) for turns in sides]
     if model == STATIC_MODEL:  # it averages each text's token vectors alone, so batches change no value;
         batch_size = max(batch_size, len(texts))  # one batch per call tokenizes about 20% faster
