@@ -12,10 +12,10 @@ import time
 
 import numpy as np
 from common import DATASETS, fold_groups, table, write_section
-from prefeat.features.embedding import STATIC_MODEL
 from signal_check import featurize
 
 from prefeat import load_battles
+from prefeat.features.families.embedding import STATIC_MODEL
 from prefeat.metrics import log_loss
 from prefeat.models.stacking import average
 from prefeat.study.folds import assign_folds

@@ -15,13 +15,13 @@ import argparse
 import numpy as np
 import pandas as pd
 from common import KAGGLE_HEAD, table, write_section
-from prefeat.features.embedding import STATIC_MODEL
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from prefeat import ArenaFeaturizer, load_battles
 from prefeat.features.columns import comparison_columns
+from prefeat.features.families.embedding import STATIC_MODEL
 from prefeat.features.registry import PRESETS
 from prefeat.metrics import log_loss
 from prefeat.study.folds import assign_folds

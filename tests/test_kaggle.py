@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import REPO, make_battles, trained_pipeline
-from prefeat.features.embedding import STATIC_MODEL
 
 from prefeat import FeaturizerSettings, load_battles, load_pipeline
+from prefeat.features.families.embedding import STATIC_MODEL
 from prefeat.pipeline import SUBMISSION_COLUMNS
 
 sys.path.insert(0, str(REPO / "experiments"))
