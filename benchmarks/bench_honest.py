@@ -77,11 +77,15 @@ def measure_seed(battles, inputs: dict, groups, seed: int, trials: int) -> dict:
     return {"losses": losses, "shrinkage": shrinkage}
 
 
-def measure(data_name: str, trials: int) -> list[dict]:
+def measure(data_name: str, trials: int) -> None:
+    """Every seed of one set, each saved as soon as it is measured (a stopped run keeps its seeds)."""
     battles = load_battles(DATASETS[data_name])
     inputs = {"features": featurize(battles), "texts": answer_texts(battles)}
     groups = fold_groups(data_name, battles)
-    return [measure_seed(battles, inputs, groups, seed, trials) for seed in SEEDS]
+    path, per_seed = RESULTS / f"honest_{data_name}.json", []
+    for seed in SEEDS:
+        per_seed.append(measure_seed(battles, inputs, groups, seed, trials))
+        path.write_text(json.dumps(per_seed, indent=1))
 
 
 def ranking(per_seed: list[dict], procedure: str) -> list[str]:
@@ -96,7 +100,9 @@ def procedure_rows(results: dict) -> list[list]:
         for name in [*MODELS, "stack"]:
             same, honest = (np.array([s["losses"][p][name] for s in per_seed]) for p in ("same folds", "honest"))
             gap = honest - same
-            rows.append([data_name, name, same.mean(), honest.mean(), gap.mean(), f"{int((gap > 0).sum())} of 5"])
+            rows.append(
+                [data_name, name, same.mean(), honest.mean(), gap.mean(), f"{int((gap > 0).sum())} of {len(gap)}"]
+            )
     return rows
 
 
@@ -149,14 +155,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", nargs="+", choices=list(DATASETS), default=list(DATASETS))
     parser.add_argument("--trials", type=int, default=6, help="trials per tuning (no time budget, so they repeat)")
+    parser.add_argument("--report-only", action="store_true", help="write the tables from the stored results")
     args = parser.parse_args()
-    for data_name in args.data:
-        (RESULTS / f"honest_{data_name}.json").write_text(json.dumps(measure(data_name, args.trials), indent=1))
+    for data_name in [] if args.report_only else args.data:
+        measure(data_name, args.trials)
     measured = [name for name in DATASETS if (RESULTS / f"honest_{name}.json").exists()]
     results = {name: json.loads((RESULTS / f"honest_{name}.json").read_text()) for name in measured}
     body = "\n\n".join(
         [
-            "## Honest scores against same-folds scores (5 folds x 5 seeds, three shared sets)",
+            "## Honest scores against same-folds scores (5 folds, up to 5 seeds, three shared sets)",
+            "Seeds measured: " + ", ".join(f"{name} {len(per_seed)}" for name, per_seed in results.items()) + ".",
             f"Each model tuned with {args.trials} trials per tuning, no time budget. Same folds: tuned on every "
             "row's folds, then scored on the same rows (the old procedure). Honest: each half of the prompts tuned "
             "on its own and scoring the other half (the study's procedure below twice `tune_rows`). The gap is "
