@@ -4,12 +4,17 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: run test lint bench wheelhouse postgres
+.PHONY: run test test-lowest lint bench wheelhouse postgres
+
+# torch==2.13.0 is the CPU wheel that lies on this kind of machine's disk; setup.cfg only asks
+# torch>=2.13.0, and a bare `torch` (or a newer one) is a multi-GB CUDA build from PyPI. Installed
+# first, it satisfies setup.cfg's bound and pip keeps it.
+TORCH_CPU := torch==2.13.0
 
 $(INSTALLED): setup.cfg pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q $(TORCH_CPU)
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
@@ -29,6 +34,31 @@ postgres:
 # pytest's exit code 5 (no test collected) is not a failure of the build
 test: lint postgres
 	$(PY) -m pytest -q $(ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; rc=0; fi; exit $$rc
+
+# The lowest versions setup.cfg allows: a second venv with every direct dependency at exactly its
+# floor (.ci/floors.py writes the `==` constraints from setup.cfg's bounds; what the floors need
+# comes at its newest allowed release), then a subset of the tests that touches each dependency.
+# torch is the one floor not chosen freely: 2.13.0 is the only torch this machine installs without
+# a CUDA download, and it is setup.cfg's floor. Update LOWEST_TESTS when tests move.
+LOWEST_VENV ?= .venv-lowest
+LOWEST_PY := $(LOWEST_VENV)/bin/python
+LOWEST_INSTALLED := $(LOWEST_VENV)/.installed
+LOWEST_TESTS ?= tests/test_readability.py tests/test_io.py tests/test_lexical.py tests/test_models.py \
+	tests/test_contract.py tests/test_pipeline.py tests/test_tuning.py tests/test_workers.py \
+	tests/test_embedding.py tests/test_explain.py tests/test_dask.py
+
+$(LOWEST_INSTALLED): setup.cfg pyproject.toml .ci/floors.py
+	test -x $(LOWEST_PY) || python3 -m venv $(LOWEST_VENV)
+	$(LOWEST_PY) -m pip install -q --upgrade pip
+	$(LOWEST_PY) -m pip install -q $(TORCH_CPU)
+	$(LOWEST_PY) .ci/floors.py setup.cfg > $(LOWEST_VENV)/floors.txt
+	$(LOWEST_PY) -m pip install -q -c $(LOWEST_VENV)/floors.txt -e '.[dev]'
+	$(LOWEST_PY) .ci/floors.py --check setup.cfg
+	touch $@
+
+test-lowest: $(LOWEST_INSTALLED) postgres
+	$(LOWEST_PY) .ci/floors.py --check setup.cfg
+	$(LOWEST_PY) -m pytest -q $(LOWEST_TESTS) $(ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; rc=0; fi; exit $$rc
 
 # prefeat and what Kaggle's image lacks, as wheels for an offline install (README: Submit to Kaggle)
 # KAGGLE_PYTHON=3.12 when Kaggle's notebook runs another Python than this machine
