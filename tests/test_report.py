@@ -43,7 +43,8 @@ def report_for(models, tmp_path):
     explanations = {name: explanation for name, (_, explanation) in made.items()}
     oof = [run.oof for run in runs.values()]
     blends = {"average": np.mean(oof, axis=0), "stack": oof[0]}
-    meta = {"rows": {"train": 60, "test": 0}, "n_features": 2, "config": {"n_splits": 5, "seed": 0}}
+    meta = {"rows": {"train": 60, "scored": 60, "test": 0}, "n_features": 2, "config": {"n_splits": 5, "seed": 0}}
+    meta["honest_scores"] = "each half of the prompts tuned for the other"
     return write_report(tmp_path, runs, blends, y, explanations, meta).read_text()
 
 

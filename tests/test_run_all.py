@@ -79,7 +79,7 @@ def test_long_parts_print_the_time_run_and_an_estimate_of_what_is_left(finished_
     assert re.search(rf"^\[2/9\] featurize the {len(test)} test battles {times}$", said, re.MULTILINE)
     for name in MODELS:
         assert re.search(
-            rf"^\[4/9\] {name}: 2 trials in \d+ s; out-of-fold fits and refit {times}$", said, re.MULTILINE
+            rf"^\[4/9\] {name}: 4 trials in \d+ s; out-of-fold fits and refit {times}$", said, re.MULTILINE
         )
     assert re.search(rf"^\[7/9\] predict {len(test)} test battles with the saved pipeline {times}$", said, re.MULTILINE)
 
