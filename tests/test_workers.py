@@ -95,17 +95,23 @@ def test_a_killed_worker_trial_is_failed_by_the_heartbeat_and_retried(postgres_u
     assert sum(trial.state in FINISHED for trial in trials) >= 8
 
 
+def the_studies(storage: str) -> list[optuna.Study]:
+    names = sorted(summary.study_name for summary in optuna.get_all_study_summaries(storage))
+    return [optuna.load_study(study_name=name, storage=storage) for name in names]
+
+
 def test_the_study_run_uses_the_workers_trials_instead_of_tuning_again(postgres_url, tmp_path, monkeypatch):
     storage = create_database(postgres_url, "resume")
     make_battles(120, seed=1).to_csv(tmp_path / "train.csv", index=False)
     monkeypatch.setenv("PREFEAT_CACHE", str(tmp_path / "cache"))
     options = ["--train", str(tmp_path / "train.csv"), "--preset", "cheap", "--trials", "3", "--storage", storage]
     assert tune_worker.main([*options, "--model", "linear", "--out", str(tmp_path / "worker")]) == 0
-    before = the_study(storage)
-    assert sum(trial.state in FINISHED for trial in before.trials) == 3
+    before = the_studies(storage)
+    assert len(before) == 2  # one study per half of the prompts (each tunes for the other)
+    assert [sum(trial.state in FINISHED for trial in study.trials) for study in before] == [3, 3]
     assert run_all.main([*options, "--models", "linear", "--out", str(tmp_path / "run")]) == 0
-    after = the_study(storage)
-    assert after.study_name == before.study_name  # the study run found the worker's study
-    assert len(after.trials) == len(before.trials)  # and added no trial
+    after = the_studies(storage)
+    assert [study.study_name for study in after] == [study.study_name for study in before]  # found the worker's
+    assert [len(study.trials) for study in after] == [len(study.trials) for study in before]  # and added no trial
     results = pd.read_json(tmp_path / "run" / "results.json", typ="series")["results"]
-    assert results[0]["model"] == "linear" and results[0]["n_trials"] == 3
+    assert results[0]["model"] == "linear" and results[0]["n_trials"] == 6
