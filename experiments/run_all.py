@@ -59,7 +59,11 @@ def study_parser(description: str) -> argparse.ArgumentParser:
     chosen.add_argument("--preset", choices=list(PRESETS), help="a preset of families (default: all)")
     add_feature_options(parser)
     parser.add_argument(
-        "--tune-rows", type=int, default=TUNE_ROWS, help="tune on a grouped subsample of this many battles (0: all)"
+        "--tune-rows",
+        type=int,
+        default=TUNE_ROWS,
+        help="above twice this many battles, tune on a grouped subsample of about this many, which the scores "
+        "leave out; below, on two halves of the prompts that score each other (0: always the halves)",
     )
     parser.add_argument("--dask", default=None, help="featurize on Dask: a scheduler address, or local")
     parser.add_argument("--seed", type=int, default=0)

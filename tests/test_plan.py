@@ -3,7 +3,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from prefeat.study.plan import CVPlan, grouped_subsample
+from prefeat.study.plan import CVPlan, grouped_subsample, tuning_split
 
 
 def small_plan(seed=0) -> CVPlan:
@@ -46,3 +46,23 @@ def test_digest_follows_every_part_of_the_plan():
         dataclasses.replace(plan, symmetric=False),
     ]
     assert len({digest, *(other.digest() for other in changed)}) == len(changed) + 1
+
+
+def test_the_halves_tune_for_each_other_and_score_every_battle_in_whole_prompts():
+    groups = np.concatenate([np.repeat(0, 30), np.repeat(np.arange(1, 41), 2)])  # one large prompt, 40 small
+    split = tuning_split(groups, None, seed=0)
+    assert split.crossed and split.scored.all()
+    for tuned, scored in zip(split.tune, split.score, strict=True):
+        assert not (tuned & scored).any()
+        assert all(tuned[groups == g].all() or not tuned[groups == g].any() for g in np.unique(groups))
+    assert abs(int(split.tune[0].sum()) - int(split.tune[1].sum())) <= 30  # balanced within the largest prompt
+    np.testing.assert_array_equal(split.tune[0], tuning_split(groups, None, seed=0).tune[0])
+
+
+def test_above_twice_tune_rows_a_held_out_subsample_tunes_and_is_not_scored():
+    groups = np.repeat(np.arange(100), 3)  # 300 battles
+    assert tuning_split(groups, 150, seed=0).crossed  # 300 <= 2 x 150: the halves
+    split = tuning_split(groups, 60, seed=0)
+    assert not split.crossed and len(split.tune) == 1
+    assert 60 <= split.tune[0].sum() < 63 and not (split.tune[0] & split.scored).any()
+    assert (split.tune[0] | split.scored).all()

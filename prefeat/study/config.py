@@ -10,7 +10,10 @@ from prefeat.models import MODELS
 from prefeat.study.tuning import DEFAULT_TIME_BUDGET, DEFAULT_TRIALS
 from prefeat.threads import available_cores, resolve_n_jobs
 
-TUNE_ROWS = 10_000  # above this, tuning trials run on a grouped subsample; the final fits use every row
+# above twice this many battles, tuning runs on a grouped subsample of about this many, which the scores leave
+# out; below, on two halves of the prompts that score each other (prefeat.study.plan.tuning_split). The final
+# fits use every row.
+TUNE_ROWS = 10_000
 
 
 @dataclass

@@ -89,12 +89,26 @@ class TuningSplit:
         )
 
 
+def balanced_halves(groups: np.ndarray, seed: int) -> np.ndarray:
+    """A mask of whole prompt groups holding about half the battles: groups in a seeded random order, each
+    to the half that has fewer battles so far (the halves differ by at most the largest group)."""
+    order = np.random.default_rng(seed).permutation(np.unique(groups))
+    sizes = pd.Series(groups).value_counts().reindex(order).to_numpy()
+    first, rows = [], [0, 0]
+    for group, size in zip(order.tolist(), sizes.tolist(), strict=True):
+        side = int(rows[1] < rows[0])
+        rows[side] += size
+        if side == 0:
+            first.append(group)
+    return np.isin(groups, first)
+
+
 def tuning_split(groups: np.ndarray, tune_rows: int | None, seed: int) -> TuningSplit:
     """Two halves of the prompts that tune for each other, or, when the battles are more than twice
     ``tune_rows``, one grouped subsample of about ``tune_rows`` battles that tunes and is not scored
     (``tune_rows`` None: always the halves)."""
     if tune_rows is None or len(groups) <= 2 * tune_rows:
-        half = grouped_subsample(groups, len(groups) // 2, seed)
+        half = balanced_halves(groups, seed)
         return TuningSplit(tune=(half, ~half), score=(~half, half))
     subsample = grouped_subsample(groups, tune_rows, seed)
     return TuningSplit(tune=(subsample,), score=(~subsample,))

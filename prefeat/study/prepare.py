@@ -33,9 +33,11 @@ def check_trainable(battles: pd.DataFrame, path, n_splits: int) -> None:
             column="winner_tie" if counts[2] == 0 else "winner_model_a",
         )
     n_groups = len(np.unique(prompt_groups(battles)))
-    if n_groups < n_splits or counts.max() < n_splits:
+    if n_groups < 2 * n_splits or counts.max() < 2 * n_splits:  # each half of the prompts tunes on its own folds
         raise BattleDataError(
-            path, f"{len(battles)} battles with {n_groups} distinct prompts are too few for {n_splits} folds"
+            path,
+            f"{len(battles)} battles with {n_groups} distinct prompts are too few for {n_splits} folds in each "
+            "half of the prompts",
         )
 
 

@@ -189,9 +189,10 @@ def write_report(
         f"{meta['config']['seed']}.",
         f"**How the scores were obtained.** Every score below is out of fold on the {meta['rows']['scored']} "
         f"battles whose labels chose nothing: {meta['honest_scores']}; the stack is scored by its own "
-        "cross-validation over the same folds, with its shrinkage fixed beforehand on other data sets "
-        "(BENCHMARKS.md); the prompt topics are learned from every training text, never from a label. The "
-        "submission's models are refitted on every training battle.",
+        "cross-validation over the same folds, with its shrinkage fixed beforehand (BENCHMARKS.md; its weights "
+        "see the other half's honest predictions, a second-order effect); the prompt topics are learned from "
+        "every training text, never from a label. The submission's models are refitted on every training "
+        "battle, with the parameters of the half that scored better (the learning curve is that half's).",
         "## Models, average and stack\n\n" + table,
         "Log loss, accuracy, Brier and ECE (top-label, 10 bins) are out-of-fold. Fit times are on this machine; "
         "`tune s` is the study's tuning time, over every run that added trials; `tuned - default` is the best "

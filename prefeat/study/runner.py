@@ -135,5 +135,6 @@ def run_model(
     if split.crossed:  # on the rows the final parameters score; at full size the curve would cost too much
         with steps.timed(f"learning curve {name}"):
             curve = learning_curve(name, tuned.params, plan, split.score[chosen], config.show_progress)
-    run.learning_curve = {**curve, 1.0: cv_scores["log_loss"]}
+    chosen_rows = split.score[chosen]  # every point of the curve scores the same rows, with the same parameters
+    run.learning_curve = {**curve, 1.0: log_loss(plan.y[chosen_rows], cv.oof[chosen_rows])}
     return run, final

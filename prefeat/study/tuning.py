@@ -1,4 +1,4 @@
-"""Optuna tuning: one resumable study per model and data, scored on the shared folds.
+"""Optuna tuning: one resumable study per model and tuning rows, scored on those rows' folds.
 
 A study is named by the model and a hash of what it is scored on (features, labels, folds,
 groups, seed, symmetry), of the model's search space, of prefeat's source and of the fitting
