@@ -37,6 +37,12 @@ class CVPlan:
         return b"".join(parts)
 
 
+def shuffled_groups(groups: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct prompt groups in a seeded random order, and the battles of each."""
+    order = np.random.default_rng(seed).permutation(np.unique(groups))
+    return order, pd.Series(groups).value_counts().reindex(order).to_numpy()
+
+
 def grouped_subsample(groups: np.ndarray, limit: int | None, seed: int) -> np.ndarray:
     """A mask of whole prompt groups, drawn at random, holding about ``limit`` battles (all when fewer).
 
@@ -45,8 +51,7 @@ def grouped_subsample(groups: np.ndarray, limit: int | None, seed: int) -> np.nd
     """
     if limit is None or len(groups) <= limit:
         return np.ones(len(groups), dtype=bool)
-    order = np.random.default_rng(seed).permutation(np.unique(groups))
-    sizes = pd.Series(groups).value_counts().reindex(order).to_numpy()
+    order, sizes = shuffled_groups(groups, seed)
     kept = order[: int(np.searchsorted(np.cumsum(sizes), limit)) + 1]
     return np.isin(groups, kept)
 
@@ -92,8 +97,7 @@ class TuningSplit:
 def balanced_halves(groups: np.ndarray, seed: int) -> np.ndarray:
     """A mask of whole prompt groups holding about half the battles: groups in a seeded random order, each
     to the half that has fewer battles so far (the halves differ by at most the largest group)."""
-    order = np.random.default_rng(seed).permutation(np.unique(groups))
-    sizes = pd.Series(groups).value_counts().reindex(order).to_numpy()
+    order, sizes = shuffled_groups(groups, seed)
     first, rows = [], [0, 0]
     for group, size in zip(order.tolist(), sizes.tolist(), strict=True):
         side = int(rows[1] < rows[0])
