@@ -48,7 +48,11 @@ def load() -> str:
     return "/".join(f"{value:.1f}" for value in os.getloadavg())
 
 
-def tune_with_workers(url: str, n_workers: int, model: str, trials: int, scratch: Path) -> float:
+def tune_with_workers(url: str, n_workers: int, model: str, trials: int, scratch: Path) -> tuple[float, int]:
+    """Wall seconds from launch to the last worker's exit, and the trials finished in every study of the
+    database (a worker tunes each study the run would: on 1,000 rows, one per half of the prompts)."""
+    import optuna
+
     storage = create_database(url, f"workers_{n_workers}")
     command = [sys.executable, str(REPO / "experiments" / "tune_worker.py"), "--train", str(KAGGLE_HEAD)]
     command += ["--storage", storage, "--model", model, "--trials", str(trials), "--time-budget", "1e9"]
@@ -60,7 +64,9 @@ def tune_with_workers(url: str, n_workers: int, model: str, trials: int, scratch
     ]
     if any(worker.wait() != 0 for worker in workers):
         raise SystemExit("a tuning worker failed")
-    return time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    finished = sum(summary.n_trials for summary in optuna.get_all_study_summaries(storage))
+    return seconds, finished
 
 
 def featurize_seconds(battles, cache: Path, apart: bool = False, **options) -> float:
@@ -77,25 +83,25 @@ def workers_part(args, scratch: Path) -> None:
     ArenaFeaturizer(show_progress=False).fit_transform(load_battles(KAGGLE_HEAD))  # the workers read the cache
     loads = [load()]
     with throwaway_postgres() as url:
-        seconds = {n: tune_with_workers(url, n, args.model, args.trials, scratch) for n in (1, cores)}
+        measured = {n: tune_with_workers(url, n, args.model, args.trials, scratch) for n in (1, cores)}
     loads.append(load())
-    per_hour = {n: args.trials / s * 3600 for n, s in seconds.items()}
-    rows = [
-        [f"1 worker x {cores} threads", args.trials, seconds[1], per_hour[1], 1.0],
-        [f"{cores} workers x 1 thread", args.trials, seconds[cores], per_hour[cores], per_hour[cores] / per_hour[1]],
-    ]
+    per_hour = {n: finished / seconds * 3600 for n, (seconds, finished) in measured.items()}
+    names = {1: f"1 worker x {cores} threads", cores: f"{cores} workers x 1 thread"}
+    rows = [[names[n], *measured[n], per_hour[n], per_hour[n] / per_hour[1]] for n in (1, cores)]
     body = f"""## Past one machine, measured on one ({cores} cores)
 
 Tuning workers share one Optuna study in a throwaway PostgreSQL server (`prefeat.study.postgres`),
-tuning {args.model} on the 1,000 shared Kaggle rows for {args.trials} trials (no time budget), from
-launch to the last worker's exit (each worker also loads the data and reads the features from the
-cache). `tune_worker.py --workers-here K` gives each of K workers on a machine `cores // K` threads
+tuning {args.model} on the 1,000 shared Kaggle rows for {args.trials} trials in each study the run tunes
+(on 1,000 rows, one per half of the prompts; no time budget), from launch to the last worker's exit
+(each worker also loads the data and reads the features from the cache). Trials are counted in the
+storage: workers that start a trial at the same moment can finish one more than asked.
+`tune_worker.py --workers-here K` gives each of K workers on a machine `cores // K` threads
 for every part (`prefeat.threads`), so K workers share the cores instead of fighting over them.
 Before, every fit used 2 threads whatever ran beside it: two workers on these 2 cores ran 4
 OpenMP threads that spin-waited against each other and were 5.6x slower than one worker (280.9 s
 against 50.2 s for 8 trials). Load average (1/5/15 min) before and after: {loads[0]}, {loads[1]}.
 
-{table(["workers x threads", "trials", "wall s", "trials per hour", "against 1 worker"], rows)}
+{table(["workers x threads", "wall s", "trials finished", "trials per hour", "against 1 worker"], rows)}
 """
     write_section("distributed", body, f"python benchmarks/bench_distributed.py --part workers --model {args.model}")
     print(body)
@@ -141,7 +147,7 @@ def study_part(args, scratch: Path) -> None:
 `run_all.py --n-jobs N` is the one thread setting (`prefeat.threads`): the boosters' threads, the
 OpenMP and BLAS pools (HistGradientBoosting, the logistic regressions), the text families'
 processes and torch's threads all take it. The default study (every family, every model,
-{args.study_trials} trials per model so that trials bind, not time; the same 1,000 rows as the test
+{args.study_trials} trial(s) per model and half so that trials bind, not time; the same 1,000 rows as the test
 file so a submission is written), each run from an empty cache. Outputs on 1 and 2 threads
 (`submission.csv` and every `oof/*.parquet`): {verdict}. Load average (1/5/15 min) before and
 after each run: {", ".join(loads)}.
