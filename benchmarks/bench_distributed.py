@@ -65,7 +65,11 @@ def tune_with_workers(url: str, n_workers: int, model: str, trials: int, scratch
     if any(worker.wait() != 0 for worker in workers):
         raise SystemExit("a tuning worker failed")
     seconds = time.perf_counter() - started
-    finished = sum(summary.n_trials for summary in optuna.get_all_study_summaries(storage))
+    complete = [optuna.trial.TrialState.COMPLETE]
+    studies = optuna.get_all_study_names(storage)
+    finished = sum(
+        len(optuna.load_study(study_name=name, storage=storage).get_trials(states=complete)) for name in studies
+    )
     return seconds, finished
 
 

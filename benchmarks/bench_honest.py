@@ -42,8 +42,9 @@ from prefeat.study.oof import cross_validate
 from prefeat.study.plan import CVPlan, tuning_split
 from prefeat.study.runner import honest_fits
 from prefeat.study.tuning import tune
+from prefeat.threads import limited_threads
 
-SEEDS = range(5)
+SEEDS = 5
 RESULTS = REPO / "benchmarks" / "results"  # honest_<set>.json, one per set, so sets can run at once
 FEATURE_CHOICE = REPO / "benchmarks" / "results" / "feature_choice.json"
 SHRINKAGES = (0.0, 10.0, 30.0, 100.0, 250.0, 1000.0, 3000.0)
@@ -54,16 +55,16 @@ def tuned_params(name: str, plan: CVPlan, run_dir: str, trials: int) -> dict:
     return tune(name, plan, run_dir, trials, None, storage=storage, show_progress=False).params
 
 
-def measure_seed(battles, inputs: dict, groups, seed: int, trials: int) -> dict:
-    """Per model: same-folds and honest log loss; the two stacks; the honest out-of-fold predictions."""
+def measure_seed(battles, inputs: dict, groups, seed: int, trials: int, models: list[str]) -> dict:
+    """Per model: same-folds and honest log loss; the two stacks; the stack's loss per shrinkage."""
     y = battles["label"].to_numpy(dtype=int)
     assigned = assign_folds(battles, 5, seed, groups=groups)
     folds, group = assigned["fold"].to_numpy(), assigned["group"].to_numpy()
     split = tuning_split(group, None, seed)
     losses, oofs = {"same folds": {}, "honest": {}}, {"same folds": [], "honest": []}
     with tempfile.TemporaryDirectory() as run_dir:
-        for name, model in MODELS.items():
-            plan = CVPlan(inputs[model.reads], y, folds, group, seed)
+        for name in models:
+            plan = CVPlan(inputs[MODELS[name].reads], y, folds, group, seed)
             same = cross_validate(name, tuned_params(name, plan, run_dir, trials), plan).oof
             halves = [tuned_params(name, plan.subset(rows), run_dir, trials) for rows in split.tune]
             honest = honest_fits(name, halves, plan, split, show_progress=False).oof
@@ -77,19 +78,24 @@ def measure_seed(battles, inputs: dict, groups, seed: int, trials: int) -> dict:
     return {"losses": losses, "shrinkage": shrinkage}
 
 
-def measure(data_name: str, trials: int) -> None:
-    """Every seed of one set, each saved as soon as it is measured (a stopped run keeps its seeds)."""
+def measure(data_name: str, trials: int, models: list[str], seeds: int) -> None:
+    """The seeds of one set, each saved as soon as it is measured; a rerun with the same models and trials
+    resumes after the seeds already stored (a stopped run keeps its seeds)."""
     battles = load_battles(DATASETS[data_name])
     inputs = {"features": featurize(battles), "texts": answer_texts(battles)}
     groups = fold_groups(data_name, battles)
-    path, per_seed = RESULTS / f"honest_{data_name}.json", []
-    for seed in SEEDS:
-        per_seed.append(measure_seed(battles, inputs, groups, seed, trials))
+    path = RESULTS / f"honest_{data_name}.json"
+    per_seed = json.loads(path.read_text()) if path.exists() else []
+    if any(seed.get("models") != models or seed.get("trials") != trials for seed in per_seed):
+        raise SystemExit(f"{path} holds seeds measured with other models or trials: move it away first")
+    for seed in range(len(per_seed), seeds):
+        measured = measure_seed(battles, inputs, groups, seed, trials, models)
+        per_seed.append({"models": models, "trials": trials, **measured})
         path.write_text(json.dumps(per_seed, indent=1))
 
 
 def ranking(per_seed: list[dict], procedure: str) -> list[str]:
-    names = [*MODELS, "stack"]
+    names = [*per_seed[0]["models"], "stack"]
     means = {name: np.mean([seed["losses"][procedure][name] for seed in per_seed]) for name in names}
     return sorted(names, key=means.get)
 
@@ -97,7 +103,7 @@ def ranking(per_seed: list[dict], procedure: str) -> list[str]:
 def procedure_rows(results: dict) -> list[list]:
     rows = []
     for data_name, per_seed in results.items():
-        for name in [*MODELS, "stack"]:
+        for name in [*per_seed[0]["models"], "stack"]:
             same, honest = (np.array([s["losses"][p][name] for s in per_seed]) for p in ("same folds", "honest"))
             gap = honest - same
             rows.append(
@@ -156,16 +162,30 @@ def main() -> None:
     parser.add_argument("--data", nargs="+", choices=list(DATASETS), default=list(DATASETS))
     parser.add_argument("--trials", type=int, default=6, help="trials per tuning (no time budget, so they repeat)")
     parser.add_argument("--report-only", action="store_true", help="write the tables from the stored results")
+    parser.add_argument("--n-jobs", type=int, default=None, help="cores for every part (default: all)")
+    parser.add_argument("--models", default=",".join(MODELS), help="comma-separated (default: all five)")
+    parser.add_argument("--seeds", type=int, default=SEEDS, help="seeds 0 to N-1 (a rerun resumes)")
     args = parser.parse_args()
-    for data_name in [] if args.report_only else args.data:
-        measure(data_name, args.trials)
+    models = args.models.split(",")
+    if unknown := sorted(set(models) - set(MODELS)):
+        parser.error(f"unknown models {unknown}; choose from {list(MODELS)}")
+    with limited_threads(args.n_jobs):  # a 1-thread run per set: on 1,000 rows, threads buy a booster little
+        for data_name in [] if args.report_only else args.data:
+            measure(data_name, args.trials, models, args.seeds)
     measured = [name for name in DATASETS if (RESULTS / f"honest_{name}.json").exists()]
     results = {name: json.loads((RESULTS / f"honest_{name}.json").read_text()) for name in measured}
+    stored = {(tuple(seed["models"]), seed["trials"]) for per_seed in results.values() for seed in per_seed}
+    if not stored:
+        raise SystemExit(f"no results in {RESULTS}: measure a set first")
+    (models, trials), *others = stored
+    if others:
+        raise SystemExit(f"the stored sets were measured with other models or trials: {sorted(stored)}")
     body = "\n\n".join(
         [
             "## Honest scores against same-folds scores (5 folds, up to 5 seeds, three shared sets)",
             "Seeds measured: " + ", ".join(f"{name} {len(per_seed)}" for name, per_seed in results.items()) + ".",
-            f"Each model tuned with {args.trials} trials per tuning, no time budget. Same folds: tuned on every "
+            f"Models: {', '.join(models)} (their stack is the stack below). Each model tuned with {trials} trials "
+            "per tuning, no time budget. Same folds: tuned on every "
             "row's folds, then scored on the same rows (the old procedure). Honest: each half of the prompts tuned "
             "on its own and scoring the other half (the study's procedure below twice `tune_rows`). The gap is "
             "honest minus same folds; 'worse in' counts the seeds where the honest figure is higher.",

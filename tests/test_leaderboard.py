@@ -245,3 +245,46 @@ def test_anchor_and_an_undefeated_model():
     assert weak.index[0] == firm.index[0] == "d"
     assert np.isfinite(weak["rating"]).all() and weak.loc["d", "rating"] - weak.loc["a", "rating"] > 1000
     assert firm.loc["d", "rating"] - firm.loc["a", "rating"] < 500
+
+
+def test_the_study_rates_named_models_from_its_own_features_and_says_why_it_cannot(tmp_path):
+    """The report's leaderboard reads the study's feature table row for row (its index is the battle ids, not
+    the battles'), falls back to raw ratings when the control's columns are absent, and returns the reason
+    when the battles name no models."""
+    from prefeat.study.standings import models_leaderboard, named_models_problem
+
+    battles = simulate_style_battles(1500, seed=3)
+    words = [battles[side].map(lambda turns: len(" ".join(turns).split())) for side in ("response_a", "response_b")]
+    rng = np.random.default_rng(0)
+    features = pd.DataFrame(
+        {
+            "length__tokens__normdiff": ((words[0] - words[1]) / (words[0] + words[1] + 1)).to_numpy(),
+            "formatting__bold__normdiff": rng.normal(size=len(battles)),
+            "length__tokens__a": words[0].to_numpy(dtype=float),
+        },
+        index=pd.RangeIndex(len(battles)) + 5_000,
+    )
+    table = models_leaderboard(battles, features, 0, tmp_path / "figures" / "board.png")
+    coefficients = table.attrs["style_coefficients"]
+    assert list(coefficients.index) == ["length__tokens__normdiff", "formatting__bold__normdiff"]
+    assert coefficients["length__tokens__normdiff"] > 0.2  # the voters' taste for length, found row for row
+    assert abs(coefficients["formatting__bold__normdiff"]) < 0.15  # noise
+    assert abs(table.loc["verbose", "rating_controlled"] - table.loc["terse", "rating_controlled"]) < abs(
+        table.loc["verbose", "rating_raw"] - table.loc["terse", "rating_raw"]
+    )
+    assert (tmp_path / "figures" / "board.png").stat().st_size > 0
+    raw_only = models_leaderboard(battles, features[["length__tokens__a"]], 0, tmp_path / "raw.png")
+    assert list(raw_only.columns) == ["rating", "lower", "upper"]
+    assert named_models_problem(battles) is None
+    unnamed = battles.drop(columns=["model_a"])
+    assert "missing the columns ['model_a']" in models_leaderboard(unnamed, features, 0, tmp_path)
+    alone = battles.assign(model_a="solo", model_b="solo")
+    assert "at least two different models" in named_models_problem(alone)
+
+
+def test_a_model_that_won_every_battle_gets_a_finite_rating_in_every_resample():
+    """One outcome only (no tie, the same winner throughout): the fit still has both classes to learn from."""
+    votes = pd.DataFrame({"model_a": ["x", "y"] * 10, "model_b": ["y", "x"] * 10, "label": [0, 1] * 10})
+    table = leaderboard(votes, n_bootstrap=20)
+    assert list(table.index) == ["x", "y"]
+    assert np.isfinite(table.to_numpy()).all() and table.loc["x", "lower"] > table.loc["y", "upper"]

@@ -45,7 +45,7 @@ def report_for(models, tmp_path):
     blends = {"average": np.mean(oof, axis=0), "stack": oof[0]}
     meta = {"rows": {"train": 60, "scored": 60, "test": 0}, "n_features": 2, "config": {"n_splits": 5, "seed": 0}}
     meta["honest_scores"] = "each half of the prompts tuned for the other"
-    return write_report(tmp_path, runs, blends, y, explanations, meta).read_text()
+    return write_report(tmp_path, runs, blends, y, explanations, meta, "the battles name no models").read_text()
 
 
 def comparison(report: str) -> str:
@@ -83,3 +83,33 @@ def test_reliability_bins_on_known_values():
 def test_table_cells_escape_pipes_and_newlines_of_ngram_names():
     table = markdown_table(["feature", "total"], [['lexical__"a|b\nc"', 0.5]])
     assert table.splitlines()[-1] == '| lexical__"a\\|b c" | 0.5000 |'
+
+
+def test_the_leaderboard_section_shows_both_ratings_and_the_style_coefficients_or_why_not():
+    from prefeat.study.report import leaderboard_section
+
+    table = pd.DataFrame(
+        {
+            "rating_raw": [1050.0, 950.0],
+            "lower_raw": [1010.0, 900.0],
+            "upper_raw": [1090.0, 990.0],
+            "rating_controlled": [1030.0, 970.0],
+            "lower_controlled": [1000.0, 930.0],
+            "upper_controlled": [1060.0, 1005.0],
+            "shift": [-20.0, 20.0],
+        },
+        index=pd.Index(["big", "small"], name="model"),
+    )
+    table.attrs = {
+        "n_battles": 321,
+        "n_bootstrap": 100,
+        "control": ("length__tokens", "formatting"),
+        "style_intervals": pd.DataFrame(
+            {"coefficient": [0.4], "lower": [0.3], "upper": [0.5]}, index=["length__tokens__normdiff"]
+        ),
+    }
+    section = leaderboard_section(table)
+    assert "| big | 1050 (1010 to 1090) | 1030 (1000 to 1060) | -20 |" in section
+    assert "| length__tokens__normdiff | 0.4000 | 0.3000 | 0.5000 |" in section
+    assert "321 training battles" in section
+    assert "No leaderboard: no names." in leaderboard_section("no names")

@@ -67,8 +67,11 @@ def test_every_promised_file_exists(finished_run):
         expected += [f"shap/shap_{name}_{kind}.png" for kind in ("beeswarm", "families")]
         assert len(list((run / "shap").glob(f"shap_{name}_waterfall_*.png"))) == 3
     expected += ["shap/lexical_top_ngrams.csv", "pipeline/featurizer.npz", "test/stack_in_memory.parquet"]
+    expected += ["leaderboard.csv", "figures/leaderboard.png"]  # the fixture names two models
     missing = [name for name in expected if not (run / name).exists()]
     assert missing == []
+    assert set(pd.read_csv(run / "leaderboard.csv", index_col="model").index) == {"model-x", "model-y"}
+    assert "## Leaderboard of the models" in (run / "report.md").read_text()
     assert (root / "optuna.db").exists()
 
 
@@ -153,13 +156,6 @@ def test_the_saved_pipeline_loaded_back_predicts_what_the_runs_models_did_in_mem
     columns = ["winner_model_a", "winner_model_b", "winner_tie"]
     np.testing.assert_allclose(submission[columns].to_numpy(), expected[columns].to_numpy(), rtol=0, atol=1e-9)
     assert np.abs(np.diff(submission[columns].to_numpy(), axis=0)).max() > 1e-3  # not one row repeated
-
-
-def test_same_seed_from_an_empty_cache_and_storage_writes_the_same_submission_bytes(finished_run, tmp_path):
-    root, _, _ = finished_run
-    write_inputs(tmp_path)
-    again = run_study_in(tmp_path)
-    assert (again / "submission.csv").read_bytes() == (root / "run" / "submission.csv").read_bytes()
 
 
 def timed_parts(run: Path) -> set[str]:

@@ -12,11 +12,12 @@ so that their mean is 1000 (or so that a named ``anchor`` model sits at 1000).
 
 Ties count as half a win for each side (LMArena's rule): a tie adds the row "A wins" and the row
 "B wins" with weight 0.5 each, so a tie pulls the two ratings together without a separate tie
-parameter. Every battle also enters mirrored (A and B exchanged, outcome flipped; all weights
-halved, so each battle weighs 1 in total). The likelihood is unchanged by the mirror, but the design is
-then exactly symmetric: swapping A and B in every battle gives the same rows, so the same ratings to the
+parameter. A battle and its mirror (A and B exchanged, the row negated, the outcome flipped) add the
+same term to the likelihood, so each battle enters once, in a canonical orientation (its first nonzero
+column positive): swapping A and B in any battle gives the very same rows, so the same ratings to the
 last bit. Identical rows are merged by summing their weights, so the raw fit works on a few rows per pair
-of models whatever the number of battles.
+of models whatever the number of battles. The fit is Newton's method with a Cholesky solve (many rows, a
+few dozen columns), and each bootstrap resample starts from the fit on every battle.
 
 Regularisation is a very weak L2 penalty (``C = 1e6`` in scikit-learn's terms: the summed log-loss of
 the battles, each weighing 1, times 1e6, plus half the squared coefficients): it leaves the estimates

@@ -72,35 +72,63 @@ def design_matrix(battles: pd.DataFrame, models: Sequence[str]) -> np.ndarray:
 
 
 def expand_rows(X: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The logistic-regression rows of the battles, mirrored and merged.
+    """The logistic-regression rows of the battles, each in one canonical orientation, merged.
 
-    Each battle ``i`` gives ``(X_i, A wins)`` and ``(-X_i, B wins)`` with weight ``score_i / 2``, and
-    ``(X_i, B wins)`` and ``(-X_i, A wins)`` with weight ``(1 - score_i) / 2``; identical rows are merged.
-    Returns (unique rows, their outcomes, the map from each battle's four rows to a unique row as a
-    ``(4, n_battles)`` array, and each battle's four base weights) so a bootstrap reweights by battle.
+    A battle and its mirror (A and B exchanged: the row negated, the outcome flipped) add the same term to
+    the likelihood, so each battle enters once, oriented so that its first nonzero column is positive:
+    swapping A and B in any battle then gives the very same rows, and the same ratings to the last bit.
+    Battle ``i`` gives ``(s X_i, A wins)`` with weight ``score_i`` and ``(s X_i, B wins)`` with weight
+    ``1 - score_i`` (outcomes exchanged where ``s = -1``); identical rows are merged. Returns (unique rows,
+    their outcomes, the map from each battle's two rows to a unique row as a ``(2, n_battles)`` array, and
+    each battle's two base weights) so a bootstrap reweights by battle.
     """
     n = len(X)
-    rows = np.vstack([X, -X, X, -X])
-    outcome = np.concatenate([np.ones(n), np.zeros(n), np.zeros(n), np.ones(n)])
-    base = np.concatenate([score, score, 1.0 - score, 1.0 - score]) / 2.0
-    # -0.0 and 0.0 must merge: adding 0.0 turns every -0.0 into 0.0
-    table = np.column_stack([rows + 0.0, outcome])
-    unique, inverse = np.unique(table, axis=0, return_inverse=True)
-    return unique[:, :-1], unique[:, -1], inverse.reshape(4, n), base.reshape(4, n)
+    first_nonzero = np.take_along_axis(X, (X != 0).argmax(axis=1)[:, None], axis=1)[:, 0]
+    flip = first_nonzero < 0
+    oriented = np.where(flip[:, None], -X, X) + 0.0  # adding 0.0 turns every -0.0 into 0.0, so they merge
+    wins = np.where(flip, 0.0, 1.0)  # the outcome "A wins" of the oriented row
+    rows = np.vstack([oriented, oriented])
+    outcome = np.concatenate([wins, 1.0 - wins])
+    base = np.concatenate([score, 1.0 - score])
+    table = np.ascontiguousarray(np.column_stack([rows, outcome]))
+    keys = table.view(np.dtype((np.void, table.dtype.itemsize * table.shape[1]))).ravel()  # one key per row
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    unique = table[first]
+    return unique[:, :-1], unique[:, -1], inverse.reshape(2, n), base.reshape(2, n)
 
 
 def fit_coefficients(
-    rows: np.ndarray, outcome: np.ndarray, weight: np.ndarray, C: float = WEAK_C, tol: float = 1e-10
+    rows: np.ndarray,
+    outcome: np.ndarray,
+    weight: np.ndarray,
+    C: float = WEAK_C,
+    start: np.ndarray | None = None,
+    tol: float = 1e-10,
 ) -> np.ndarray:
     """The logistic regression's coefficients (no intercept) for weighted rows; zero-weight rows are ignored.
 
-    The objective is scikit-learn's: ``C`` times the summed weighted log-loss plus ``|beta|^2 / 2``."""
+    The objective is scikit-learn's: ``C`` times the summed weighted log-loss plus ``|beta|^2 / 2``. Newton's
+    method with a Cholesky solve suits these problems (many rows, a few dozen columns): on the 1,000 Kaggle
+    battles it converges in 13 steps where L-BFGS took over 1,000 and stopped 1e-3 short. ``start``: the
+    coefficients to start from (a bootstrap resample starts from the fit on all battles, a few steps away)."""
     used = weight > 0
-    model = LogisticRegression(C=C, fit_intercept=False, tol=tol, max_iter=10_000)
+    rows, outcome, weight = rows[used], outcome[used], weight[used]
+    if np.unique(outcome).size < 2:  # one outcome only (one model won every battle): add the mirrored rows,
+        rows, outcome, weight = mirrored(rows, outcome, weight)  # the same likelihood, both classes
+    model = LogisticRegression(
+        C=C, fit_intercept=False, tol=tol, max_iter=1_000, solver="newton-cholesky", warm_start=start is not None
+    )
+    if start is not None:
+        model.coef_ = np.asarray(start, dtype=float).reshape(1, -1).copy()
     # these problems are small (rows merged; columns = models + covariates): BLAS threads only cost time
     with threadpool_limits(limits=1, user_api="blas"):
-        model.fit(rows[used], outcome[used].astype(int), sample_weight=weight[used])
+        model.fit(rows, outcome.astype(int), sample_weight=weight)
     return model.coef_[0].copy()
+
+
+def mirrored(rows: np.ndarray, outcome: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The rows and their mirrors (negated, outcome flipped), each at half weight: the same likelihood."""
+    return np.vstack([rows, -rows]), np.concatenate([outcome, 1.0 - outcome]), np.concatenate([weight, weight]) / 2
 
 
 def elo_ratings(beta: np.ndarray, models: Sequence[str], anchor: str | None = None) -> np.ndarray:
@@ -129,14 +157,16 @@ def fit_ratings(
     ``covariates`` extra columns (style), ``weight`` a weight per battle (a bootstrap's counts)."""
     full = X if covariates is None else np.hstack([X, covariates])
     rows, outcome, inverse, base = expand_rows(full, np.asarray(score, dtype=float))
-    return _fit_expanded(rows, outcome, inverse, base, weight, len(models), list(models), anchor, C)
+    ratings, coefficients, _ = _fit_expanded(rows, outcome, inverse, base, weight, len(models), list(models), anchor, C)
+    return ratings, coefficients
 
 
-def _fit_expanded(rows, outcome, inverse, base, weight, n_models, models, anchor, C):
+def _fit_expanded(rows, outcome, inverse, base, weight, n_models, models, anchor, C, start=None):
+    """(Elo ratings, covariate coefficients, every logit coefficient) of one fit of the expanded rows."""
     per_row = base if weight is None else base * weight
     merged = np.bincount(inverse.ravel(), weights=per_row.ravel(), minlength=len(rows))
-    beta = fit_coefficients(rows, outcome, merged, C=C)
-    return elo_ratings(beta[:n_models], models, anchor), beta[n_models:]
+    beta = fit_coefficients(rows, outcome, merged, C=C, start=start)
+    return elo_ratings(beta[:n_models], models, anchor), beta[n_models:], beta
 
 
 def bootstrap(
@@ -160,10 +190,13 @@ def bootstrap(
     n_cov = full.shape[1] - len(models)
     ratings = np.empty((n_bootstrap, len(models)))
     coefficients = np.empty((n_bootstrap, n_cov))
+    if n_bootstrap == 0:
+        return ratings, coefficients
+    *_, on_all = _fit_expanded(rows, outcome, inverse, base, None, len(models), list(models), anchor, C)
     for b in range(n_bootstrap):
         counts = rng.multinomial(n, np.full(n, 1.0 / n)).astype(float)
-        ratings[b], coefficients[b] = _fit_expanded(
-            rows, outcome, inverse, base, counts, len(models), list(models), anchor, C
+        ratings[b], coefficients[b], _ = _fit_expanded(
+            rows, outcome, inverse, base, counts, len(models), list(models), anchor, C, start=on_all
         )
     return ratings, coefficients
 

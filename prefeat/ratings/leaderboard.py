@@ -58,7 +58,7 @@ def leaderboard(
     ``lower`` and ``upper`` (Elo scale; see the module's docstring for the model, the tie rule and the
     scaling). ``attrs`` hold ``style_coefficients`` (a Series, covariate -> logit coefficient per
     root-mean-square unit; empty without control), ``style_intervals`` (``coefficient``, ``lower``,
-    ``upper``), ``n_battles`` (battles used), ``control`` and ``anchor``.
+    ``upper``), ``n_battles`` (battles used), ``n_bootstrap``, ``control`` and ``anchor``.
 
     Raises
     ------
@@ -90,6 +90,7 @@ def leaderboard(
         {"coefficient": coefficients, "lower": coefficient_lower, "upper": coefficient_upper}, index=names
     )
     table.attrs["n_battles"] = len(outcomes)
+    table.attrs["n_bootstrap"] = n_bootstrap
     table.attrs["control"] = control_names(control)
     table.attrs["anchor"] = anchor
     return table

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 
 from prefeat.metrics import reliability, scores
 from prefeat.study.explain import save_figure
 from prefeat.study.records import Explanation, ModelRun
+from prefeat.study.standings import STYLE_CONTROL
 
 METRIC_COLUMNS = ("log_loss", "accuracy", "brier", "ece")
 
@@ -141,10 +143,60 @@ def comparison_text(rows: list[dict], runs: dict[str, ModelRun], family_shares: 
     return "\n".join([*lines, "", "What the architectures bring, beside these numbers: " + notes])
 
 
+def interval(rating: float, lower: float, upper: float) -> str:
+    return f"{rating:.0f}" if np.isnan(lower) else f"{rating:.0f} ({lower:.0f} to {upper:.0f})"
+
+
+def leaderboard_section(standings: pd.DataFrame | str) -> str:
+    """The models' ratings from the training votes (``prefeat.study.standings``), or why there are none."""
+    title = "## Leaderboard of the models that wrote the training answers"
+    if isinstance(standings, str):
+        return f"{title}\n\nNo leaderboard: {standings}."
+    controlled = "rating_controlled" in standings
+    suffixes = ("_raw", "_controlled") if controlled else ("",)
+    rows = [
+        [model, *(interval(*(row[f"{c}{s}"] for c in ("rating", "lower", "upper"))) for s in suffixes)]
+        + ([f"{row['shift']:+.0f}"] if controlled else [])
+        for model, row in standings.iterrows()
+    ]
+    header = ["model", "raw rating (95% interval)"]
+    header += ["style-controlled rating (95% interval)", "shift"] if controlled else []
+    text = [
+        title,
+        f"Bradley-Terry ratings (Elo scale, mean 1000) fitted on the {standings.attrs['n_battles']} training "
+        "battles' votes, ties counting half a win each way; the intervals are the 2.5th and 97.5th percentiles "
+        f"over {standings.attrs['n_bootstrap']} bootstrap resamples of the battles (`prefeat.leaderboard`). They "
+        "describe what the voters preferred, not this study's predictions.",
+        markdown_table(header, rows),
+    ]
+    if controlled:
+        coefficients = standings.attrs["style_intervals"]
+        text += [
+            "Style-controlled: the same fit with the answers' A - B style differences as covariates "
+            f"({', '.join(standings.attrs['control'])}; LMArena's style control), so the ratings are what is left "
+            "once style explains what it can. Sorted by that rating. The style coefficients (logit per "
+            "root-mean-square unit of their column; positive: more of it wins votes):",
+            markdown_table(
+                ["covariate", "coefficient", "lower", "upper"],
+                [[name, *map(float, row)] for name, row in coefficients.iterrows()],
+            ),
+        ]
+    else:
+        text.append(f"No style control: the features lack a `normdiff` column of {' or '.join(STYLE_CONTROL)}.")
+    return "\n\n".join([*text, "![leaderboard](figures/leaderboard.png)"])
+
+
 def write_report(
-    run_dir, runs: dict[str, ModelRun], blends: dict[str, np.ndarray], y, explanations: dict[str, Explanation], meta
+    run_dir,
+    runs: dict[str, ModelRun],
+    blends: dict[str, np.ndarray],
+    y,
+    explanations: dict[str, Explanation],
+    meta,
+    standings: pd.DataFrame | str,
 ) -> Path:
-    """Write ``report.md``, ``results.json`` and the figures for the models that ran (one or more)."""
+    """Write ``report.md``, ``results.json`` and the figures for the models that ran (one or more);
+    ``standings``: the models' leaderboard (``prefeat.study.standings``), or why there is none."""
     run_dir = Path(run_dir)
     figures = run_dir / "figures"
     figures.mkdir(parents=True, exist_ok=True)
@@ -220,6 +272,7 @@ def write_report(
         )
     sections += [
         "## Comparison of the models\n\n" + comparison_text(rows, runs, family_shares),
+        leaderboard_section(standings),
         "## Run record\n\n```json\n" + json.dumps(meta, indent=2, default=str) + "\n```",
     ]
     path = run_dir / "report.md"

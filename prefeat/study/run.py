@@ -6,7 +6,7 @@ from pathlib import Path
 
 from prefeat.models import stacking
 from prefeat.pipeline import PreferencePipeline, load_pipeline, package_versions, submission_frame
-from prefeat.study import explain, report
+from prefeat.study import explain, report, standings
 from prefeat.study.config import StudyConfig
 from prefeat.study.oof import write_predictions
 from prefeat.study.prepare import prepare
@@ -101,8 +101,12 @@ def run_steps(config: StudyConfig) -> Path:
             "tie_intercept": round(stacker.tie_intercept_, 4),
         },
     }
+    with steps.timed("leaderboard"):
+        table = standings.models_leaderboard(train, X, config.seed, run_dir / "figures" / "leaderboard.png")
+        if not isinstance(table, str):
+            table.to_csv(run_dir / "leaderboard.csv")
     with steps.timed("report"):
-        path = report.write_report(run_dir, runs, blends, y, explanations, meta)
+        path = report.write_report(run_dir, runs, blends, y, explanations, meta, table)
     steps.save(run_dir / "timings.json")
     print(f"report: {path}", flush=True)
     return run_dir
