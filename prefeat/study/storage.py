@@ -56,28 +56,39 @@ def without_experimental_warnings():
         yield
 
 
-def open_study(study_name: str, storage: str, seed: int = 0, attempts: int = 5) -> optuna.Study:
-    """Create or reopen a study (``study.trials_dataframe()`` lists its trials).
+def create_or_open_study(study_name: str, storage: str, seed: int = 0, attempts: int = 5) -> tuple[optuna.Study, bool]:
+    """Create or reopen a study, and say whether this call created it.
 
-    Workers that start together race to create the storage's tables and the study; the loser of
-    that race retries, and then finds what the winner made.
+    Of several workers that start together, exactly one creates the study (the storage's unique study
+    name decides), so one alone can seed it with the default trial. They also race to create the
+    storage's tables; the loser of that race retries, and then finds what the winner made.
     """
     from sqlalchemy.exc import SQLAlchemyError
 
-    for attempt in range(attempts):
+    options = {
+        "study_name": study_name,
+        "storage": make_storage(storage),
+        "sampler": optuna.samplers.TPESampler(seed=seed),
+        "pruner": optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
+    }
+
+    def create_or_load() -> tuple[optuna.Study, bool]:
         try:
-            return optuna.create_study(
-                study_name=study_name,
-                storage=make_storage(storage),
-                direction="minimize",
-                sampler=optuna.samplers.TPESampler(seed=seed),
-                pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
-                load_if_exists=True,
-            )
+            return optuna.create_study(direction="minimize", **options), True
+        except optuna.exceptions.DuplicatedStudyError:
+            return optuna.load_study(**options), False
+
+    for attempt in range(attempts - 1):
+        try:
+            return create_or_load()
         except SQLAlchemyError:
-            if attempt == attempts - 1:
-                raise
             time.sleep(0.5 * (attempt + 1))
+    return create_or_load()
+
+
+def open_study(study_name: str, storage: str, seed: int = 0) -> optuna.Study:
+    """Create or reopen a study (``study.trials_dataframe()`` lists its trials)."""
+    return create_or_open_study(study_name, storage, seed)[0]
 
 
 def spent_seconds(study: optuna.Study) -> float:

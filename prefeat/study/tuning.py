@@ -38,8 +38,8 @@ from prefeat.study.plan import CVPlan
 from prefeat.study.storage import (
     SECONDS,
     WORKER,
+    create_or_open_study,
     default_storage,
-    open_study,
     recover_interrupted,
     spent_seconds,
     worker_id,
@@ -150,14 +150,15 @@ def tune(
     storage = storage or default_storage(run_dir)
     seed = plan.seed
     study_name = study_name or study_name_for(name, plan)
-    study = open_study(study_name, storage, seed)
+    study, created = create_or_open_study(study_name, storage, seed)
     recover_interrupted(study)
     study.sampler = optuna.samplers.TPESampler(seed=seed + len(study.trials) + WORKER_SEED_STEP * worker)
     model_class = MODELS[name]
-    if not study.trials:
+    if created:
         # the first trial is the hand-set default (default_params names every key the space draws), so
-        # "tuned - default" compares with the defaults and tuning never ends worse than no tuning
-        study.enqueue_trial(model_class.default_params(), skip_if_exists=True)
+        # "tuned - default" compares with the defaults and tuning never ends worse than no tuning; only the
+        # worker that created the study enqueues it (two that both saw no trial enqueued it twice)
+        study.enqueue_trial(model_class.default_params())
     done = sum(trial.state in FINISHED for trial in study.trials)
     time_left = None if time_budget is None else time_budget - spent_seconds(study)
     if done < n_trials and (time_left is None or time_left > 0):
