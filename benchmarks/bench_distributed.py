@@ -32,6 +32,7 @@ from prefeat import ArenaFeaturizer, load_battles
 from prefeat.features.families import embedding
 from prefeat.paths import default_cache_dir
 from prefeat.study.postgres import create_database, throwaway_postgres
+from prefeat.study.tuning import FINISHED
 from prefeat.threads import available_cores
 
 USER_CACHE = default_cache_dir()  # before the parts point PREFEAT_CACHE at their scratch folders
@@ -65,10 +66,9 @@ def tune_with_workers(url: str, n_workers: int, model: str, trials: int, scratch
     if any(worker.wait() != 0 for worker in workers):
         raise SystemExit("a tuning worker failed")
     seconds = time.perf_counter() - started
-    complete = [optuna.trial.TrialState.COMPLETE]
     studies = optuna.get_all_study_names(storage)
     finished = sum(
-        len(optuna.load_study(study_name=name, storage=storage).get_trials(states=complete)) for name in studies
+        len(optuna.load_study(study_name=name, storage=storage).get_trials(states=FINISHED)) for name in studies
     )
     return seconds, finished
 

@@ -288,3 +288,17 @@ def test_a_model_that_won_every_battle_gets_a_finite_rating_in_every_resample():
     table = leaderboard(votes, n_bootstrap=20)
     assert list(table.index) == ["x", "y"]
     assert np.isfinite(table.to_numpy()).all() and table.loc["x", "lower"] > table.loc["y", "upper"]
+
+
+def test_the_mirrored_rows_have_the_same_likelihood_as_the_rows():
+    """The fallback for one outcome class adds each row's mirror at half weight: on a problem with both
+    classes it must leave the fit where it was."""
+    from prefeat.ratings.bradley_terry import fit_coefficients, mirrored
+
+    rng = np.random.default_rng(0)
+    rows = rng.normal(size=(200, 4))
+    outcome = (rows @ np.array([1.0, -0.5, 0.2, 0.0]) + rng.logistic(size=200) > 0).astype(float)
+    weight = rng.uniform(0.5, 2.0, size=200)
+    np.testing.assert_allclose(
+        fit_coefficients(*mirrored(rows, outcome, weight)), fit_coefficients(rows, outcome, weight), atol=1e-7
+    )

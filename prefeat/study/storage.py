@@ -18,6 +18,7 @@ from optuna.trial import TrialState
 STORAGE_FILE = "optuna.db"
 SECONDS = "seconds"  # trial user attribute: wall seconds used so far, updated after each fold
 WORKER = "worker"  # trial user attribute: "host:pid" of the process running it
+DEFAULTS = "defaults"  # trial user attribute: True on the enqueued trial of the hand-set defaults
 HEARTBEAT_SECONDS = 10
 GRACE_SECONDS = 60
 MAX_RETRY = 1
@@ -65,14 +66,13 @@ def create_or_open_study(study_name: str, storage: str, seed: int = 0, attempts:
     """
     from sqlalchemy.exc import SQLAlchemyError
 
-    options = {
-        "study_name": study_name,
-        "storage": make_storage(storage),
-        "sampler": optuna.samplers.TPESampler(seed=seed),
-        "pruner": optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
-    }
-
     def create_or_load() -> tuple[optuna.Study, bool]:
+        options = {  # the storage too: making it creates the tables, which is where workers race
+            "study_name": study_name,
+            "storage": make_storage(storage),
+            "sampler": optuna.samplers.TPESampler(seed=seed),
+            "pruner": optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
+        }
         try:
             return optuna.create_study(direction="minimize", **options), True
         except optuna.exceptions.DuplicatedStudyError:

@@ -36,6 +36,7 @@ from prefeat.study.fitcache import code_fingerprint
 from prefeat.study.oof import cross_validate
 from prefeat.study.plan import CVPlan
 from prefeat.study.storage import (
+    DEFAULTS,
     SECONDS,
     WORKER,
     create_or_open_study,
@@ -151,14 +152,14 @@ def tune(
     seed = plan.seed
     study_name = study_name or study_name_for(name, plan)
     study, created = create_or_open_study(study_name, storage, seed)
-    recover_interrupted(study)
-    study.sampler = optuna.samplers.TPESampler(seed=seed + len(study.trials) + WORKER_SEED_STEP * worker)
-    model_class = MODELS[name]
     if created:
         # the first trial is the hand-set default (default_params names every key the space draws), so
-        # "tuned - default" compares with the defaults and tuning never ends worse than no tuning; only the
-        # worker that created the study enqueues it (two that both saw no trial enqueued it twice)
-        study.enqueue_trial(model_class.default_params())
+        # "tuned - default" compares with the defaults and tuning never ends worse than no tuning. Only the
+        # worker that created the study enqueues it, at once (two that both saw no trial enqueued it twice);
+        # it is found by its tag, since a worker that loaded the study just before could start trial 0
+        study.enqueue_trial(MODELS[name].default_params(), user_attrs={DEFAULTS: True})
+    recover_interrupted(study)
+    study.sampler = optuna.samplers.TPESampler(seed=seed + len(study.trials) + WORKER_SEED_STEP * worker)
     done = sum(trial.state in FINISHED for trial in study.trials)
     time_left = None if time_budget is None else time_budget - spent_seconds(study)
     if done < n_trials and (time_left is None or time_left > 0):
@@ -178,7 +179,7 @@ def tune(
 def summarise(study: optuna.Study, name: str) -> TuningResult:
     trials = study.get_trials(deepcopy=False)
     complete = [trial for trial in trials if trial.state == TrialState.COMPLETE]
-    default_trial = next((trial for trial in complete if trial.number == 0), None)  # the enqueued defaults
+    default_trial = next((trial for trial in complete if trial.user_attrs.get(DEFAULTS)), None)
     best = min(complete, key=lambda trial: trial.value) if complete else None
     return TuningResult(
         model=name,
