@@ -187,7 +187,10 @@ def main() -> None:
             f"Models: {', '.join(models)} (their stack is the stack below). Each model tuned with {trials} trials "
             "per tuning, no time budget. Same folds: tuned on every "
             "row's folds, then scored on the same rows (the old procedure). Honest: each half of the prompts tuned "
-            "on its own and scoring the other half (the study's procedure below twice `tune_rows`). The gap is "
+            "on its own and scoring the other half (the study's procedure for up to twice `tune_rows` battles). "
+            "Measured one process per set: `python benchmarks/bench_honest.py --data <set> --trials "
+            f"{trials} --n-jobs 1 --models {','.join(models)} --seeds <n>` (a rerun resumes after the stored "
+            "seeds); the tables below are rewritten from the stored results of every set. The gap is "
             "honest minus same folds; 'worse in' counts the seeds where the honest figure is higher.",
             table(["set", "model", "same folds", "honest", "gap", "worse in"], procedure_rows(results)),
             "Order of the models by mean log loss (best first):\n\n" + "\n".join(order_lines(results)),
