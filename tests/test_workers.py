@@ -115,3 +115,20 @@ def test_the_study_run_uses_the_workers_trials_instead_of_tuning_again(postgres_
     assert [len(study.trials) for study in after] == [len(study.trials) for study in before]  # and added no trial
     results = pd.read_json(tmp_path / "run" / "results.json", typ="series")["results"]
     assert results[0]["model"] == "linear" and results[0]["n_trials"] == 6
+
+
+def test_open_studies_hold_no_server_connections(postgres_url):
+    """A run keeps one study per model and half open; each must not keep a connection of the server's few."""
+    import sqlalchemy
+
+    from prefeat.study.storage import create_or_open_study
+
+    storage = create_database(postgres_url, "connections")
+    studies = [create_or_open_study(f"study-{k}", storage)[0] for k in range(12)]
+    for study in studies:
+        study.optimize(lambda trial: trial.suggest_float("x", 0, 1), n_trials=1)
+    engine = sqlalchemy.create_engine(postgres_url, poolclass=sqlalchemy.pool.NullPool)
+    with engine.connect() as connection:
+        query = "SELECT count(*) FROM pg_stat_activity WHERE datname = 'connections'"
+        assert connection.exec_driver_sql(query).scalar() == 0
+    assert len(studies) == 12  # the studies were alive while the server counted

@@ -32,8 +32,16 @@ def default_storage(run_dir) -> str:
 
 
 def make_storage(url: str) -> RDBStorage:
-    """An RDB storage with a heartbeat, so a trial of a dead worker is failed and retried."""
-    engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
+    """An RDB storage with a heartbeat, so a trial of a dead worker is failed and retried.
+
+    On a server, each storage call opens its own connection and closes it (``NullPool``): a pool per
+    storage would keep connections open for as long as the study object lives, and a run opens one
+    study per model and half (and many workers share a server), which filled PostgreSQL's
+    ``max_connections`` ("too many clients already").
+    """
+    from sqlalchemy.pool import NullPool
+
+    engine_kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"poolclass": NullPool}
     with without_experimental_warnings():
         return RDBStorage(
             url,
