@@ -17,7 +17,7 @@ from prefeat.data.battles import BattleDataError
 from prefeat.data.fetch import DataUnavailableError, ensure_train
 from prefeat.features.registry import FAMILIES, PRESETS
 from prefeat.features.settings import FeaturizerSettings
-from prefeat.models import MODELS
+from prefeat.models import DEFAULT_MODELS, MODELS
 from prefeat.study import StudyConfig, run_study
 from prefeat.study.config import TUNE_ROWS
 from prefeat.study.tuning import DEFAULT_TIME_BUDGET, DEFAULT_TRIALS
@@ -48,7 +48,10 @@ def study_parser(description: str) -> argparse.ArgumentParser:
     parser.add_argument("--test", type=Path, default=None, help="battles to predict (default data/test.csv if present)")
     parser.add_argument("--out", type=Path, default=None, help="run folder (default runs/<timestamp>)")
     parser.add_argument(
-        "--models", type=model_names, default=tuple(MODELS), help=f"comma-separated, from {list(MODELS)} (default: all)"
+        "--models",
+        type=model_names,
+        default=DEFAULT_MODELS,
+        help=f"comma-separated, from {list(MODELS)} (default: {','.join(DEFAULT_MODELS)})",
     )
     parser.add_argument("--trials", type=int, default=DEFAULT_TRIALS, help="Optuna trials per model")
     parser.add_argument(

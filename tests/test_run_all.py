@@ -13,7 +13,7 @@ import pytest
 from conftest import REPO, make_battles
 
 from prefeat.metrics import log_loss
-from prefeat.models import MODELS
+from prefeat.models import DEFAULT_MODELS
 from prefeat.study.oof import read_predictions
 
 sys.path.insert(0, str(REPO / "experiments"))
@@ -59,7 +59,7 @@ def test_every_promised_file_exists(finished_run):
     expected = ["report.md", "results.json", "submission.csv", "folds.parquet", "figures/reliability.png"]
     expected += ["pipeline/manifest.json", "pipeline/stacker.json", "pipeline/settings.json"]
     expected += ["figures/learning_curve.png", "oof/average.parquet", "oof/stack.parquet"]
-    for name in MODELS:
+    for name in DEFAULT_MODELS:
         expected += [f"oof/{name}.parquet", f"test/{name}.parquet", f"pipeline/models/{name}.json"]
         expected += [f"tuning/{name}_half{part}_best.json" for part in (0, 1)]
         expected += [f"shap/shap_{name}_bar.png", f"shap/shap_{name}_features.csv"]
@@ -80,7 +80,7 @@ def test_long_parts_print_the_time_run_and_an_estimate_of_what_is_left(finished_
     said = (root / "run.log").read_text()
     times = r"\(study running [0-9.]+ min, about [0-9.]+ min left in this part\)"
     assert re.search(rf"^\[2/9\] featurize the {len(test)} test battles {times}$", said, re.MULTILINE)
-    for name in MODELS:
+    for name in DEFAULT_MODELS:
         assert re.search(
             rf"^\[4/9\] {name}: 4 trials in \d+ s; out-of-fold fits and refit {times}$", said, re.MULTILINE
         )
@@ -117,7 +117,7 @@ def test_reported_log_loss_recomputes_from_saved_out_of_fold_predictions(finishe
     report = (run / "report.md").read_text()
     labels = train[["winner_model_a", "winner_model_b", "winner_tie"]].to_numpy().argmax(axis=1)
     ids = train["id"].astype(str)
-    for name in (*MODELS, "average", "stack"):
+    for name in (*DEFAULT_MODELS, "average", "stack"):
         recomputed = log_loss(labels, read_predictions(run / "oof" / f"{name}.parquet", ids))
         assert reported_log_loss(report, name) == pytest.approx(recomputed, abs=5e-5)
 
@@ -247,7 +247,7 @@ def _offline(path):
 
 def test_models_option_picks_a_subset_and_names_unknown_ones(capsys):
     assert run_all.parse_args(["--models", "catboost, linear"]).models == ("catboost", "linear")
-    assert run_all.parse_args([]).models == tuple(MODELS)
+    assert run_all.parse_args([]).models == DEFAULT_MODELS
     with pytest.raises(SystemExit):
         run_all.parse_args(["--models", "xgboost,lightgbm"])
     assert "lightgbm" in capsys.readouterr().err
@@ -278,8 +278,25 @@ def test_large_data_tunes_on_a_subsample_that_the_scores_leave_out(tmp_path):
 def test_small_data_tunes_each_half_for_the_other_and_scores_every_battle(finished_run):
     root, train, _ = finished_run
     run = root / "run"
-    for name in MODELS:
+    for name in DEFAULT_MODELS:
         assert len(pd.read_parquet(run / "oof" / f"{name}.parquet")) == len(train)
         halves = [json.loads((run / "tuning" / f"{name}_half{part}_best.json").read_text()) for part in (0, 1)]
         assert halves[0]["study_name"] != halves[1]["study_name"]
     assert "tuned on one half of the prompts and score only the other half" in (run / "report.md").read_text()
+
+
+def test_the_identity_model_runs_where_the_battles_name_models_and_is_skipped_where_not(tmp_path):
+    train, _ = write_inputs(tmp_path)
+    run = run_study_in(tmp_path, "--models", "linear,identity", "--trials", "1")
+    assert len(pd.read_parquet(run / "oof" / "identity.parquet")) == len(train)
+    importance = pd.read_csv(run / "shap" / "shap_identity_features.csv", index_col=0)
+    assert importance.index.str.startswith("identity__").all() and len(importance) > 0
+    assert json.loads((run / "pipeline" / "stacker.json").read_text())["models"] == ["linear", "identity"]
+    assert "identity model skipped" not in (tmp_path / "run.log").read_text()
+
+    train.drop(columns=["model_a", "model_b"]).to_csv(tmp_path / "train.csv", index=False)
+    unnamed = run_study_in(tmp_path, "--models", "linear,identity", "--trials", "1", out="unnamed")
+    said = (tmp_path / "unnamed.log").read_text()
+    assert "identity model skipped: the training battles name 0 model(s), it needs two or more" in said
+    assert json.loads((unnamed / "pipeline" / "stacker.json").read_text())["models"] == ["linear"]
+    assert len(pd.read_csv(unnamed / "submission.csv")) == 12

@@ -13,7 +13,7 @@ from conftest import REPO, make_battles
 from threadpoolctl import threadpool_info
 
 from prefeat import ArenaFeaturizer, load_battles
-from prefeat.models import MODELS, load_model, make_model
+from prefeat.models import DEFAULT_MODELS, MODELS, load_model, make_model
 from prefeat.threads import available_cores, cgroup_cpu_limit, limited_threads, resolve_n_jobs
 
 
@@ -129,7 +129,7 @@ print(json.dumps({{"code": code, "busy_threads": busy_threads(), "spawned": spaw
 def run_study_with(root: Path, n_jobs: int) -> subprocess.Popen:
     out = root / f"run-{n_jobs}"
     argv = ["--train", str(root / "train.csv"), "--test", str(root / "test.csv"), "--out", str(out)]
-    argv += ["--preset", "cheap", "--trials", "2", "--time-budget", "1e9", "--n-jobs", str(n_jobs)]
+    argv += ["--preset", "cheap", "--trials", "1", "--time-budget", "1e9", "--n-jobs", str(n_jobs)]
     argv += ["--storage", f"sqlite:///{root / f'optuna-{n_jobs}.db'}"]
     script = STUDY.format(experiments=str(REPO / "experiments"))
     env = {**os.environ, "PREFEAT_CACHE": str(root / f"cache-{n_jobs}"), "PYTHONPATH": str(REPO)}
@@ -169,7 +169,7 @@ def test_a_study_on_one_core_starts_no_thread_or_process_and_predicts_what_two_c
     # two fresh interpreters, each from an empty cache and storage: the same seed writes the same bytes
     submissions = [tmp_path / f"run-{n}" / "submission.csv" for n in (1, 2)]
     assert submissions[0].read_bytes() == submissions[1].read_bytes()
-    for name in (*MODELS, "stack"):
+    for name in (*DEFAULT_MODELS, "stack"):
         oof = [pd.read_parquet(tmp_path / f"run-{n}" / "oof" / f"{name}.parquet") for n in (1, 2)]
         pd.testing.assert_frame_equal(*oof, check_exact=True)
     report = (tmp_path / "run-1" / "report.md").read_text()

@@ -10,6 +10,7 @@ import pandas as pd
 
 TURN_SEPARATOR = "\n\n"
 ANSWER_COLUMNS = ("response_a", "response_b")
+AUTHOR_COLUMNS = ("model_a", "model_b")  # who wrote each answer: training files have them, test files do not
 _FENCED_CODE = re.compile(r"^ {0,3}(```|~~~).*?(?:^ {0,3}\1[^\n]*$|\Z)", re.MULTILINE | re.DOTALL)
 
 
@@ -50,6 +51,17 @@ def as_sides(column: pd.Series) -> list[tuple[str, ...]]:
 
 
 def answer_texts(battles: pd.DataFrame) -> pd.DataFrame:
-    """Each battle's two answers as single strings (turns joined), indexed by ``id``: the lexical model's input."""
+    """Each battle's two answers as single strings (turns joined), indexed by ``id``: what the lexical and
+    identity models read; with the authors' names (``model_a``, ``model_b``, missing ones as None) where the
+    battles have them, which the identity model learns from."""
     texts = {column: [join_turns(turns) for turns in as_sides(battles[column])] for column in ANSWER_COLUMNS}
+    if all(column in battles.columns for column in AUTHOR_COLUMNS):
+        texts |= {column: [author_name(value) for value in battles[column]] for column in AUTHOR_COLUMNS}
     return pd.DataFrame(texts, index=battles["id"].to_numpy())
+
+
+def author_name(value) -> str | None:
+    """A model name as a stripped string; a missing or blank one is None."""
+    if not isinstance(value, str) and pd.isna(value):
+        return None
+    return str(value).strip() or None

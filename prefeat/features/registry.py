@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from prefeat.features.columns import SIDE_ROLES
+from prefeat.features.columns import side_block, side_columns
 from prefeat.features.families import content, embedding, formatting, length, readability, refusal
 from prefeat.fingerprint import fingerprint
 
@@ -62,7 +62,7 @@ class FeatureFamily:
 
     def columns(self) -> list[str]:
         names = [f"{self.name}__{metric}__prompt" for metric in self.prompt_metrics]
-        names += [f"{self.name}__{metric}__{role}" for metric in self.side_metrics for role in SIDE_ROLES]
+        names += side_columns(self.name, self.side_metrics)
         names += [f"{self.name}__{metric}__pair" for metric in self.pair_metrics]
         return names
 
@@ -79,11 +79,8 @@ class FeatureFamily:
 
     def layout(self, side_a, side_b, prompt, pair) -> np.ndarray:
         """Per-side values with their ``diff`` and ``normdiff``, between the prompt and pair blocks."""
-        diff = side_a - side_b
-        normdiff = diff / (np.abs(side_a) + np.abs(side_b) + 1.0)
-        per_metric = np.stack([side_a, side_b, diff, normdiff], axis=2).reshape(len(side_a), -1)
         blocks = [prompt] if self.prompt_metrics else []
-        blocks.append(per_metric)
+        blocks.append(side_block(side_a, side_b))
         if self.pair_metrics:
             blocks.append(pair)
         return np.hstack(blocks)

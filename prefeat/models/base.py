@@ -72,6 +72,13 @@ def check_swappable(X: pd.DataFrame) -> None:
         )
 
 
+def capped_rows(n_rows: int, max_rows: int | None, seed: int) -> np.ndarray:
+    """The rows a fit keeps: all of them, or a seeded sample of ``max_rows`` (in order) when there are more."""
+    if max_rows is None or n_rows <= max_rows:
+        return np.arange(n_rows)
+    return np.sort(np.random.default_rng(seed).choice(n_rows, max_rows, replace=False))
+
+
 def augment_with_swaps(X: pd.DataFrame, y: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
     """Every battle twice: as given, and with A and B exchanged and the label flipped."""
     return pd.concat([X, swap_feature_frame(X)], ignore_index=True), np.concatenate([y, SWAP_LABEL[y]])

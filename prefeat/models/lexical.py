@@ -21,7 +21,14 @@ import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted
 
 from prefeat.data.text import ANSWER_COLUMNS
-from prefeat.models.base import CLASS_INDICES, SWAP_LABEL, SWAP_PROBA_COLUMNS, PreferenceModel, check_labels
+from prefeat.models.base import (
+    CLASS_INDICES,
+    SWAP_LABEL,
+    SWAP_PROBA_COLUMNS,
+    PreferenceModel,
+    capped_rows,
+    check_labels,
+)
 from prefeat.models.ngrams import CharNgramTfidf
 from prefeat.threads import limited_threads
 
@@ -61,9 +68,8 @@ class LexicalModel(PreferenceModel):
         X, y = check_texts(X), check_labels(y)
         if len(X) != len(y):
             raise ValueError(f"X has {len(X)} rows but y has {len(y)}")
-        if self.max_rows is not None and len(X) > self.max_rows:
-            kept = np.sort(np.random.default_rng(self.random_state).choice(len(X), self.max_rows, replace=False))
-            X, y = X.iloc[kept], y[kept]
+        kept = capped_rows(len(X), self.max_rows, self.random_state)
+        X, y = X.iloc[kept], y[kept]
         vectorizer = CharNgramTfidf(**VECTORIZER)
         answers = vectorizer.fit_transform(np.concatenate([X["response_a"].to_numpy(), X["response_b"].to_numpy()]))
         difference = answers[: len(X)] - answers[len(X) :]

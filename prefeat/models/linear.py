@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prefeat.features.columns import comparison_columns
+from prefeat.features.columns import COMPARISON_ROLES, comparison_columns
 from prefeat.models.base import PreferenceModel
 
 
@@ -20,6 +20,7 @@ class LinearModel(PreferenceModel):
 
     name = "linear"
     stops_early = False
+    roles = COMPARISON_ROLES  # the column roles it reads from a prefeat table
 
     @staticmethod
     def default_params():
@@ -36,9 +37,9 @@ class LinearModel(PreferenceModel):
         from sklearn.preprocessing import StandardScaler
 
         prefeat_table = any("__" in column for column in X_train.columns)
-        columns = comparison_columns(X_train.columns) if prefeat_table else list(X_train.columns)
+        columns = comparison_columns(X_train.columns, roles=self.roles) if prefeat_table else list(X_train.columns)
         if not columns:
             raise ValueError("the linear model needs normdiff or pair feature columns; the features have none")
         scale = ColumnTransformer([("bounded", StandardScaler(), columns)], verbose_feature_names_out=False)
-        classifier = LogisticRegression(max_iter=5000, **self._all_params())
+        classifier = LogisticRegression(max_iter=5000, C=self._all_params()["C"])
         return Pipeline([("scale", scale), ("classifier", classifier)]).fit(X_train, y_train)

@@ -1,4 +1,5 @@
-"""The models by name: the two linear ones and the three boosters, made, and loaded from their saved form."""
+"""The models by name: the linear, lexical and identity models and the three boosters, made, and loaded from their
+saved form."""
 
 from __future__ import annotations
 
@@ -9,12 +10,18 @@ import numpy as np
 
 from prefeat.models.base import PreferenceModel
 from prefeat.models.boosters import CatBoostModel, HGBModel, XGBoostModel
+from prefeat.models.identity import IdentityModel
 from prefeat.models.lexical import LexicalModel
 from prefeat.models.linear import LinearModel
 
 BOOSTERS = (XGBoostModel, CatBoostModel, HGBModel)
 # the linear models first: they tune quickly and leave their share of a joint budget to the boosters
-MODELS: dict[str, type[PreferenceModel]] = {cls.name: cls for cls in (LinearModel, LexicalModel, *BOOSTERS)}
+MODELS: dict[str, type[PreferenceModel]] = {
+    cls.name: cls for cls in (LinearModel, LexicalModel, IdentityModel, *BOOSTERS)
+}
+# the study's models unless told otherwise: the identity model learns from model names, which not every
+# training file has, and stays out of the default until a benchmark shows that it pays (BENCHMARKS.md)
+DEFAULT_MODELS: tuple[str, ...] = tuple(name for name in MODELS if name != IdentityModel.name)
 
 
 def load_model(folder, name: str) -> PreferenceModel:

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from prefeat.features.settings import FeaturizerSettings
-from prefeat.models import MODELS
+from prefeat.models import DEFAULT_MODELS
 from prefeat.study.tuning import DEFAULT_TIME_BUDGET, DEFAULT_TRIALS
 from prefeat.threads import available_cores, resolve_n_jobs
 
@@ -22,7 +22,7 @@ class StudyConfig:
     out: str
     test: str | None = None
     features: FeaturizerSettings = field(default_factory=FeaturizerSettings)
-    models: tuple[str, ...] = tuple(MODELS)
+    models: tuple[str, ...] = DEFAULT_MODELS
     trials: int = DEFAULT_TRIALS
     time_budget: float = DEFAULT_TIME_BUDGET
     seed: int = 0

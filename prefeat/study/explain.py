@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from prefeat.features.columns import family_of
-from prefeat.models import CatBoostModel, LexicalModel, LinearModel, XGBoostModel
+from prefeat.models import CatBoostModel, IdentityModel, LexicalModel, LinearModel, XGBoostModel
 from prefeat.models.base import CLASSES
 from prefeat.models.lexical import design
 from prefeat.study.records import Explanation
@@ -169,7 +169,8 @@ def explain_model(
 ) -> Explanation:
     """Write the importance tables and plots for one model, from a seeded sample of ``max_rows`` rows.
 
-    ``X`` is what the model reads: the feature table, or the answers' texts for the lexical model.
+    ``X`` is what the model reads: the feature table, or the answers' texts for the lexical and identity
+    models (the identity model is explained on the columns it computes from them).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -177,7 +178,8 @@ def explain_model(
     rows = np.sort(rng.choice(len(X), size=min(max_rows, len(X)), replace=False))
     if isinstance(model, LexicalModel):
         return explain_lexical(model, X.iloc[rows], out_dir)
-    sample = X.iloc[rows][explained_columns(model)]
+    columns = model.transform(X) if isinstance(model, IdentityModel) else X  # the identity model's, from texts
+    sample = columns.iloc[rows][explained_columns(model)]
     values, base_values = shap_values(model, sample)
     importance = importance_table(values, sample.columns)
     families = family_table(importance)

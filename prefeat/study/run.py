@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from prefeat.models import stacking
@@ -10,7 +11,7 @@ from prefeat.study import explain, report, standings
 from prefeat.study.config import StudyConfig
 from prefeat.study.oof import write_predictions
 from prefeat.study.prepare import prepare
-from prefeat.study.runner import run_model
+from prefeat.study.runner import run_model, runnable_models
 from prefeat.study.steps import TOTAL_STEPS, Steps
 from prefeat.study.tuning import budget_share
 from prefeat.threads import limited_threads
@@ -27,6 +28,7 @@ def run_steps(config: StudyConfig) -> Path:
     run_dir = Path(config.out)
     run_dir.mkdir(parents=True, exist_ok=True)
     data = prepare(config, steps)
+    config = dataclasses.replace(config, models=runnable_models(config.models, data, steps))
     data.folds.to_parquet(run_dir / "folds.parquet", index=False)
     train, test, X, X_test = data.train, data.test, data.X, data.X_test
     split = data.split(config)  # every score below is of the scored rows: their labels chose nothing

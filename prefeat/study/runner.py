@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from prefeat.metrics import log_loss, scores
-from prefeat.models import make_model
+from prefeat.models import IdentityModel, make_model
+from prefeat.models.identity import authors_named
 from prefeat.paths import cache_root
 from prefeat.study.config import StudyConfig
 from prefeat.study.curves import fits_seconds, learning_curve
@@ -21,6 +22,19 @@ from prefeat.study.steps import Steps
 from prefeat.study.tuning import TuningResult, tune
 
 TIMED_ROWS = 1000  # prediction speed is timed on this many rows
+
+
+def runnable_models(models: tuple[str, ...], data: StudyData, steps: Steps) -> tuple[str, ...]:
+    """``models`` without the identity model where the training battles name fewer than two models, which
+    it learns from (one line says so); ValueError when nothing is left."""
+    authors = authors_named(data.texts)
+    if IdentityModel.name not in models or len(authors) >= 2:
+        return models
+    steps.say(4, f"identity model skipped: the training battles name {len(authors)} model(s), it needs two or more")
+    kept = tuple(name for name in models if name != IdentityModel.name)
+    if not kept:
+        raise ValueError("no model to run: the identity model needs training battles that name two models or more")
+    return kept
 
 
 def tune_model(
