@@ -31,9 +31,11 @@ postgres:
 	{ [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; } || \
 	echo "PostgreSQL could not be installed: the tests that need it will skip"
 
-# pytest's exit code 5 (no test collected) is not a failure of the build
+# pytest's exit code 5 (no test collected) is not a failure of the build. The test files are spread over the
+# cores (pytest-xdist), a file's tests on one worker, so that a module's fixture study runs once
+XDIST := -n auto --dist loadfile
 test: lint postgres
-	$(PY) -m pytest -q $(ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; rc=0; fi; exit $$rc
+	$(PY) -m pytest -q $(XDIST) $(ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; rc=0; fi; exit $$rc
 
 # The lowest versions setup.cfg allows: a second venv with every direct dependency at exactly its
 # floor (.ci/floors.py writes the `==` constraints from setup.cfg's bounds; what the floors need
@@ -73,7 +75,7 @@ $(LOWEST_INSTALLED): setup.cfg pyproject.toml .ci/floors.py
 
 test-lowest: $(LOWEST_INSTALLED) postgres
 	$(LOWEST_PY) .ci/floors.py --check setup.cfg
-	$(LOWEST_PY) -m pytest -q --durations=10 $(LOWEST_TESTS) $(ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; rc=0; fi; exit $$rc
+	$(LOWEST_PY) -m pytest -q $(XDIST) --durations=10 $(LOWEST_TESTS) $(ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; rc=0; fi; exit $$rc
 
 # prefeat and what Kaggle's image lacks, as wheels for an offline install (README: Submit to Kaggle)
 # KAGGLE_PYTHON=3.12 when Kaggle's notebook runs another Python than this machine

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
-from common import COMPETITION_ROWS, KAGGLE_HEAD, REPO, distinct_battles, table, write_section
+from common import COMPETITION_ROWS, KAGGLE_HEAD, REPO, distinct_battles, load_battles_from, table, write_section
 
 from prefeat import ArenaFeaturizer, load_battles
 from prefeat.features.families import embedding
@@ -210,12 +210,6 @@ def main() -> None:
             os.environ["PREFEAT_CACHE"] = str(with_static_model(Path(scratch) / "cache"))
             print(f"{part}: load {load()}", flush=True)
             parts[part](args, Path(scratch))
-
-
-def load_battles_from(frame, scratch: Path):
-    path = scratch / "distinct.csv"
-    frame.to_csv(path, index=False)
-    return load_battles(path)
 
 
 if __name__ == "__main__":

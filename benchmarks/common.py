@@ -65,6 +65,8 @@ def distinct_battles(battles: pd.DataFrame, n_rows: int, seed: int = 0, labels: 
     Labels are drawn afresh for every battle from :func:`length_label_proba` of its source row, not
     copied: copied labels let a model learn the ~57 near-identical copies of each real row (log
     loss 0.56 at 3,000 rows), while drawn labels carry the real rows' length signal and no more.
+    Labelled battles keep their source rows' model names (a test file has none), so the names say
+    nothing of the drawn labels: a workload for timing what learns from names, not for its quality.
     """
     rng = np.random.default_rng(seed)
     sources = rng.integers(0, len(battles), n_rows)
@@ -76,12 +78,23 @@ def distinct_battles(battles: pd.DataFrame, n_rows: int, seed: int = 0, labels: 
             for i, turns in enumerate(drawn[column])
         ]
     frame = pd.DataFrame(rows)
-    if labels:
+    if labels:  # a training file: it names the models, as the competition's train.csv does
+        for column in ("model_a", "model_b"):
+            frame[column] = drawn[column].to_numpy()
         proba = length_label_proba(battles)[sources]
         outcome = (rng.random(n_rows)[:, None] > np.cumsum(proba, axis=1)).sum(axis=1).clip(0, 2)
         for code, column in enumerate(("winner_model_a", "winner_model_b", "winner_tie")):
             frame[column] = (outcome == code).astype(int)
     return frame
+
+
+def load_battles_from(frame: pd.DataFrame, scratch) -> pd.DataFrame:
+    """Raw competition-format rows, loaded as a file of them would be (written to ``scratch`` first)."""
+    from prefeat import load_battles
+
+    path = Path(scratch) / "distinct.csv"
+    frame.to_csv(path, index=False)
+    return load_battles(path)
 
 
 def peak_memory_mb(pid_children: bool = False) -> float:

@@ -20,7 +20,16 @@ import sys
 import time
 
 import numpy as np
-from common import DATASETS, REPO, fold_groups, table, write_section
+from common import (
+    COMPETITION_ROWS,
+    DATASETS,
+    REPO,
+    distinct_battles,
+    fold_groups,
+    load_battles_from,
+    table,
+    write_section,
+)
 from feature_choice import paired_row
 
 from prefeat import ArenaFeaturizer, load_battles
@@ -74,14 +83,45 @@ def curve_battles(battles, size: int, seed: int):
     return battles[grouped_subsample(prompt_groups(battles), size, seed)].reset_index(drop=True)
 
 
+def full_size_seconds(train_rows: int, test_rows: int) -> dict[str, float]:
+    """Wall seconds of the identity model's part of the default study at full size, on one thread: its five
+    out-of-fold fits, its refit on every battle, and its prediction of the test battles (distinct battles
+    drawn from the Kaggle rows, which keep their model names)."""
+    import tempfile
+
+    real = load_battles(DATASETS["kaggle"])
+    with tempfile.TemporaryDirectory() as scratch:
+        train = load_battles_from(distinct_battles(real, train_rows, seed=0), scratch)
+        test = answer_texts(load_battles_from(distinct_battles(real, test_rows, seed=1, labels=False), scratch))
+    texts, y = answer_texts(train), train["label"].to_numpy(dtype=int)
+    assigned = assign_folds(train, 5, 0)
+    plan = CVPlan(texts, y, assigned["fold"].to_numpy(), assigned["group"].to_numpy())
+    seconds = {}
+    started = time.perf_counter()
+    cross_validate("identity", None, plan)
+    seconds["out-of-fold fits (5)"] = time.perf_counter() - started
+    started = time.perf_counter()
+    model = MODELS["identity"]().fit(texts, y, groups=plan.groups)
+    seconds["refit on every battle"] = time.perf_counter() - started
+    started = time.perf_counter()
+    model.predict_proba(test)
+    seconds[f"predict {test_rows:,} battles"] = time.perf_counter() - started
+    return seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--data", nargs="+", choices=[*DATASETS, "curve"], default=[*DATASETS, "curve"])
+    parser.add_argument("--data", nargs="+", choices=[*DATASETS, "curve", "scale"], default=[*DATASETS, "curve"])
+    parser.add_argument("--test-rows", type=int, default=25_000, help="test battles of the full-size timing")
     args = parser.parse_args()
     stored = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     RESULTS.parent.mkdir(exist_ok=True)
     with limited_threads(1):
-        for data_name in args.data:
+        if "scale" in args.data:
+            stored["scale"] = full_size_seconds(COMPETITION_ROWS, args.test_rows)
+            print("scale", stored["scale"], flush=True)
+            RESULTS.write_text(json.dumps(stored, indent=1))
+        for data_name in [name for name in args.data if name != "scale"]:
             source = "kaggle" if data_name == "curve" else data_name
             battles = load_battles(DATASETS[source])
             featurizer = ArenaFeaturizer.from_settings(DEFAULTS, show_progress=False).set_output(transform="pandas")
@@ -106,6 +146,8 @@ def main() -> None:
 def write_report(stored: dict) -> None:
     rows = []
     for key, by_seed in stored.items():
+        if key == "scale":
+            continue
         seeds = sorted(by_seed, key=int)
         losses = {label: [by_seed[seed][label] for seed in seeds] for label in by_seed[seeds[0]]}
         label = f"{key} ({len(seeds)} seeds)"
@@ -121,6 +163,14 @@ def write_report(stored: dict) -> None:
 "minus default" below zero means that adding the identity model lowers the stack's log loss.
 
 {table(["data", "stack", "log loss", "minus default", "seed by seed", "seeds worse"], rows)}
+"""
+    if "scale" in stored:
+        timing = [[part, f"{seconds:.0f}"] for part, seconds in stored["scale"].items()]
+        body += f"""
+Its cost at full size ({COMPETITION_ROWS:,} training battles, distinct, drawn from the Kaggle rows with their
+model names; one thread; a fit learns from at most 10,000 battles, `max_rows`):
+
+{table(["part", "seconds"], timing)}
 """
     write_section("identity-choice", body, " ".join(["python benchmarks/identity_choice.py", *sys.argv[1:]]))
 

@@ -58,10 +58,17 @@ def battles_csv(tmp_path):
 
 @pytest.fixture(scope="session")
 def distilled_static_model(tmp_path_factory):
-    """The static embedding model, distilled once per session (about a minute) rather than once per test."""
+    """The static embedding model, distilled once per session (about a minute) rather than once per test.
+
+    Under pytest-xdist the workers share one folder (their temporary folders' parent): the first to ask
+    distils, the others wait for it (``make_once``)."""
+    import os
+
     from prefeat.features.families import embedding
 
-    return embedding.distilled_static_path(tmp_path_factory.mktemp("static-model"))
+    root = tmp_path_factory.getbasetemp()
+    shared = root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root
+    return embedding.distilled_static_path(shared / "static-model")
 
 
 @pytest.fixture
