@@ -50,8 +50,7 @@ test: lint postgres
 # skops (pipeline), optuna/sqlalchemy (tuning), psycopg2 (one two-worker study), shap/matplotlib
 # (explain), dask/distributed (dask). Left out: tests/test_contract.py (scikit-learn's full estimator
 # checks) and tests/test_run_all.py (slow, and they test no dependency the rest misses), and the slow
-# tests deselected below (the fold-averaging, interrupted-study and real-rows Dask tests, and
-# test_embedding's own second distillation of the static model).
+# tests deselected below (the interrupted-study and real-rows Dask tests).
 LOWEST_VENV ?= .venv-lowest
 LOWEST_PY := $(LOWEST_VENV)/bin/python
 LOWEST_INSTALLED := $(LOWEST_VENV)/.installed
@@ -60,8 +59,6 @@ LOWEST_TESTS ?= tests/test_readability.py tests/test_battles.py tests/test_lexic
 	tests/test_tuning.py tests/test_workers.py::test_two_workers_share_one_study_without_duplicates \
 	tests/test_explain.py tests/test_dask.py \
 	--deselect tests/test_tuning.py::test_an_interrupted_study_resumes_without_losing_repeating_or_leaving_trials \
-	--deselect tests/test_embedding.py::test_static_model_is_distilled_offline_and_embeds_empty_text_as_zero \
-	--deselect tests/test_embedding.py::test_static_model_vectors_do_not_depend_on_the_batch \
 	--deselect tests/test_dask.py::test_dask_features_equal_in_process_features_on_real_rows
 
 $(LOWEST_INSTALLED): setup.cfg pyproject.toml .ci/floors.py

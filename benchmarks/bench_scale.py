@@ -7,6 +7,11 @@ user would run it (default options, an empty feature cache, a new Optuna storage
 (warm cache, stored studies). Per part of the study (its ``timings.json``): wall seconds and the
 peak resident memory of the whole process tree while that part ran, sampled every 0.2 s.
 
+``--runs cold,warm,identity`` then times the identity model (not in the default) at this size: the
+same command with ``--models identity`` and the share of the tuning budget it would get as a sixth
+model, on the warm feature cache. Its tuning takes that share out of the same joint budget, so a
+cold six-model study costs the cold default run plus its out-of-fold fits, refit, prediction and SHAP.
+
 Labels are drawn afresh for each battle from a length-only model of the real rows, so the
 boosters meet the real rows' style signal rather than ~57 labelled copies of each row to learn
 (which, with copied labels, gave log loss 0.56 at 3,000 rows and trees that never stopped early).
@@ -28,12 +33,14 @@ from pathlib import Path
 from common import COMPETITION_ROWS, KAGGLE_HEAD, REPO, distinct_battles, table, write_section
 
 from prefeat import load_battles
+from prefeat.models import DEFAULT_MODELS
 from prefeat.study.tuning import DEFAULT_TIME_BUDGET, budget_share
 
 TEST_ROWS = 25_000
 RESULTS = REPO / "benchmarks" / "results" / "scale.json"  # every part of both runs, and the tuning, as measured
 SAMPLE_SECONDS = 0.2
 TUNED_ON = "a grouped subsample of 10,000 battles"  # the study's default (prefeat.study.TUNE_ROWS)
+IDENTITY = "identity"
 
 
 def tree_rss_mb(pid: int) -> float:
@@ -91,15 +98,51 @@ def measure(args, study_options: list[str]) -> dict:
             command = [sys.executable, "experiments/run_all.py", "--train", str(scratch / "train.csv")]
             command += ["--test", str(scratch / "test.csv"), "--out", str(scratch / label)]
             command += ["--storage", f"sqlite:///{scratch / 'optuna.db'}", *study_options]
+            if label == IDENTITY:
+                command += identity_options(study_options)
             seconds, samples = run_sampled(command, env)
             runs[label] = (seconds, max(mb for _, mb in samples), per_part(scratch / label, samples))
             tuning = {p["part"]: p for p in runs[label][2] if p["part"].startswith("tune ")}
             print(label, round(seconds), "s", {k: round(v["seconds"]) for k, v in tuning.items()}, flush=True)
         cold_run = json.loads((scratch / "cold" / "results.json").read_text())
-    measured = {"runs": runs, "results": cold_run["results"], "config": cold_run.get("config", {})}
+        measured = {"runs": runs, "results": cold_run["results"], "config": cold_run.get("config", {})}
+        if IDENTITY in runs:
+            measured["identity_results"] = json.loads((scratch / IDENTITY / "results.json").read_text())["results"]
     args.results.parent.mkdir(exist_ok=True)
     args.results.write_text(json.dumps(measured, indent=1))
     return measured
+
+
+def identity_options(study_options: list[str]) -> list[str]:
+    """The identity model alone, with the share of the joint tuning budget it gets as one model more."""
+    budget = (
+        float(study_options[study_options.index("--time-budget") + 1]) if "--time-budget" in study_options else None
+    )
+    share = (budget or DEFAULT_TIME_BUDGET) / (len(DEFAULT_MODELS) + 1)
+    return ["--models", IDENTITY, "--time-budget", f"{share:g}"]
+
+
+def render_identity(measured: dict) -> str:
+    """The identity run's parts that a six-model study adds to the default one, and their sum."""
+    seconds, peak, parts = measured["runs"][IDENTITY]
+    own = [p for p in parts if p["part"].endswith(f" {IDENTITY}") or p["part"] == "predict test"]
+    rows = [[p["part"], figure(p["seconds"]), figure(p["peak_mb"])] for p in own]
+    added = sum(p["seconds"] for p in own if not p["part"].startswith("tune "))
+    cold = measured["runs"]["cold"][0]
+    result = next((r for r in measured["identity_results"] if r["model"] == IDENTITY), {})
+    return f"""### The identity model at full size (not in the default)
+
+The same battles with `--models identity` and the tuning share a sixth model gets
+({identity_options([])[-1]} s of the {DEFAULT_TIME_BUDGET:.0f} s), on the warm feature cache; whole run
+{seconds / 60:.1f} min, peak {peak / 1024:.1f} GiB. Its tuning comes out of the joint budget, so a cold
+six-model study costs the cold default run plus its out-of-fold fits, refit, SHAP and its share of the
+test prediction (below, "predict test" is the whole prediction of this one-model run, features read from
+the cache): about {(cold + added) / 60:.1f} min ({cold / 60:.1f} + {added / 60:.1f}). Trials:
+{result.get("n_trials", "none recorded")}; out-of-fold log loss {result.get("log_loss", float("nan")):.4f}
+(the drawn labels carry no author signal: a timing, not a quality figure).
+
+{table(["part", "seconds", "peak MB"], rows)}
+"""
 
 
 def figure(value: float) -> str:
@@ -205,18 +248,22 @@ def main() -> None:
     parser.add_argument("--train-rows", type=int, default=COMPETITION_ROWS)
     parser.add_argument("--test-rows", type=int, default=TEST_ROWS)
     parser.add_argument("--from-results", action="store_true", help=f"rewrite the section from {RESULTS.name}")
-    parser.add_argument("--runs", default="cold,warm", choices=["cold,warm", "cold"])
+    parser.add_argument("--runs", default="cold,warm", choices=["cold,warm", "cold", "cold,warm,identity"])
     parser.add_argument("--results", type=Path, default=RESULTS, help="where the measured parts are written")
     args, study_options = parser.parse_known_args()  # anything else goes to run_all.py (e.g. --tune-rows 0)
     measured = json.loads(args.results.read_text()) if args.from_results else measure(args, study_options)
     tune_rows = study_options[study_options.index("--tune-rows") + 1] if "--tune-rows" in study_options else None
     tuned_on = TUNED_ON if tune_rows is None else "every battle" if tune_rows == "0" else f"about {tune_rows} battles"
     body = render(measured, args.train_rows, args.test_rows, tuned_on)
+    if IDENTITY in measured["runs"]:
+        body += "\n" + render_identity(measured)
     options = ["--train-rows", str(args.train_rows), "--test-rows", str(args.test_rows), *study_options]
+    if args.runs != "cold,warm" or args.results != RESULTS:
+        options += ["--runs", args.runs]
     section = "scale"
     if args.results != RESULTS:  # a variant of the default run: compared with it, in a section of its own
         body += "\n" + compare_tuning(measured, json.loads(RESULTS.read_text()))
-        options += ["--runs", args.runs, "--results", str(args.results.resolve().relative_to(REPO))]
+        options += ["--results", str(args.results.resolve().relative_to(REPO))]
         section = f"scale-{args.results.stem}"
     write_section(section, body, f"python benchmarks/bench_scale.py {' '.join(options)}")
     print(body)

@@ -1,8 +1,28 @@
 import json
+import os
 from pathlib import Path
 
-import pandas as pd
-import pytest
+
+def pin_xdist_worker() -> None:
+    """Give each pytest-xdist worker its own share of the cores (worker k of n: every n-th core from k).
+
+    prefeat sizes every thread pool from the cores this process may use (prefeat.threads), so without this
+    each of two workers on a 2-core machine runs 2-thread OpenMP fits beside the other's: 4 spinning threads
+    on 2 cores, which slowed the fixture studies several times over. Tests that ask for more threads than
+    their share (n_jobs=2 against one core) still get them, on that core. Runs before numpy is imported, so
+    the BLAS and OpenMP pools start at this size; child processes inherit it."""
+    worker, count = os.environ.get("PYTEST_XDIST_WORKER"), os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if worker is None or count is None or not hasattr(os, "sched_setaffinity"):
+        return
+    cores = sorted(os.sched_getaffinity(0))
+    share = cores[int(worker.removeprefix("gw")) % int(count) :: int(count)]
+    os.sched_setaffinity(0, share or cores)
+
+
+pin_xdist_worker()
+
+import pandas as pd  # noqa: E402  (after the pinning: numpy's thread pools size themselves on import)
+import pytest  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -68,7 +88,9 @@ def distilled_static_model(tmp_path_factory):
 
     root = tmp_path_factory.getbasetemp()
     shared = root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root
-    return embedding.distilled_static_path(shared / "static-model")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HF_HUB_OFFLINE", "1")  # offline, as on Kaggle: a hub download fails instead of passing
+        return embedding.distilled_static_path(shared / "static-model")
 
 
 @pytest.fixture

@@ -27,8 +27,11 @@ def test_texts_are_joined_turns_indexed_by_id(dataset):
     battles, _, _ = dataset
     texts = answer_texts(battles)
     assert texts.index.tolist() == battles["id"].tolist()
-    assert texts.columns.tolist() == ["response_a", "response_b"]
+    assert texts.columns.tolist() == ["response_a", "response_b", "model_a", "model_b"]  # the fixture names both
     assert all(isinstance(text, str) for text in texts["response_a"])
+    assert set(texts["model_a"]) == {"model-x"}
+    unnamed = answer_texts(battles.drop(columns=["model_a", "model_b"]))
+    assert unnamed.columns.tolist() == ["response_a", "response_b"]  # a test file: the answers only
 
 
 def test_swapping_the_answers_swaps_the_probabilities_exactly(fitted):
