@@ -105,7 +105,7 @@ def measure(args, study_options: list[str]) -> dict:
             tuning = {p["part"]: p for p in runs[label][2] if p["part"].startswith("tune ")}
             print(label, round(seconds), "s", {k: round(v["seconds"]) for k, v in tuning.items()}, flush=True)
         cold_run = json.loads((scratch / "cold" / "results.json").read_text())
-        measured = {"runs": runs, "results": cold_run["results"], "config": cold_run.get("config", {})}
+        measured = {"runs": runs, "results": cold_run["results"], "study_options": study_options}
         if IDENTITY in runs:
             measured["identity_results"] = json.loads((scratch / IDENTITY / "results.json").read_text())["results"]
     args.results.parent.mkdir(exist_ok=True)
@@ -113,13 +113,16 @@ def measure(args, study_options: list[str]) -> dict:
     return measured
 
 
+def time_budget(study_options: list[str]) -> float:
+    """The joint tuning budget the runs were given (``--time-budget``, else the study's default)."""
+    if "--time-budget" in study_options:
+        return float(study_options[study_options.index("--time-budget") + 1])
+    return DEFAULT_TIME_BUDGET
+
+
 def identity_options(study_options: list[str]) -> list[str]:
     """The identity model alone, with the share of the joint tuning budget it gets as one model more."""
-    budget = (
-        float(study_options[study_options.index("--time-budget") + 1]) if "--time-budget" in study_options else None
-    )
-    share = (budget or DEFAULT_TIME_BUDGET) / (len(DEFAULT_MODELS) + 1)
-    return ["--models", IDENTITY, "--time-budget", f"{share:g}"]
+    return ["--models", IDENTITY, "--time-budget", f"{time_budget(study_options) / (len(DEFAULT_MODELS) + 1):g}"]
 
 
 def render_identity(measured: dict) -> str:
@@ -130,14 +133,15 @@ def render_identity(measured: dict) -> str:
     added = sum(p["seconds"] for p in own if not p["part"].startswith("tune "))
     cold = measured["runs"]["cold"][0]
     result = next((r for r in measured["identity_results"] if r["model"] == IDENTITY), {})
+    options = measured.get("study_options", [])
     return f"""### The identity model at full size (not in the default)
 
 The same battles with `--models identity` and the tuning share a sixth model gets
-({identity_options([])[-1]} s of the {DEFAULT_TIME_BUDGET:.0f} s), on the warm feature cache; whole run
+({identity_options(options)[-1]} s of the {time_budget(options):.0f} s), on the warm feature cache; whole run
 {seconds / 60:.1f} min, peak {peak / 1024:.1f} GiB. Its tuning comes out of the joint budget, so a cold
-six-model study costs the cold default run plus its out-of-fold fits, refit, SHAP and its share of the
-test prediction (below, "predict test" is the whole prediction of this one-model run, features read from
-the cache): about {(cold + added) / 60:.1f} min ({cold / 60:.1f} + {added / 60:.1f}). Trials:
+six-model study costs the cold default run plus its out-of-fold fits, learning curve, refit, SHAP and
+its share of the test prediction (below, "predict test" is the whole prediction of this one-model run,
+features read from the cache): about {(cold + added) / 60:.1f} min ({cold / 60:.1f} + {added / 60:.1f}). Trials:
 {result.get("n_trials", "none recorded")}; out-of-fold log loss {result.get("log_loss", float("nan")):.4f}
 (the drawn labels carry no author signal: a timing, not a quality figure).
 
@@ -150,12 +154,12 @@ def figure(value: float) -> str:
     return f"{value:,.1f}"
 
 
-def tuning_rows(results: list[dict], time_budget: float) -> list[list]:
+def tuning_rows(results: list[dict], budget: float) -> list[list]:
     """Per tuned model: trials, its share of the budget (as the study gave it), seconds, overshoot, gain."""
     tuned = [r for r in results if r.get("n_trials") is not None]
     rows, spent = [], 0.0
     for index, r in enumerate(tuned):
-        share = budget_share(time_budget, spent, len(tuned) - index)
+        share = budget_share(budget, spent, len(tuned) - index)
         rows.append(
             [
                 r["model"],
@@ -184,7 +188,7 @@ def render(measured: dict, train_rows: int, test_rows: int, tuned_on: str = TUNE
     rows.append(["whole run (process wall time)", *map(figure, (cold_s, cold_peak, warm_s, warm_peak))])
     if not warm_parts:  # a cold run alone
         rows = [[*row[:3], "", ""] for row in rows]
-    time_budget = measured.get("config", {}).get("time_budget", DEFAULT_TIME_BUDGET)
+    budget = time_budget(measured.get("study_options", []))
     tuning_header = ["model", "trials", "share s", "tune s", "over share s", "fold fit s", "tuned - default"]
     tuning_header.append("out-of-fold log loss")
     study = "The default study" if tuned_on == TUNED_ON else f"The study tuned on {tuned_on}"
@@ -205,14 +209,14 @@ included) while the part ran. Targets: cold <= 30 min, warm <= 5 min, peak <= 8 
 {table(["part", "cold s", "cold peak MB", "warm s", "warm peak MB"], rows)}
 
 Tuning at this size (cold run; trials run on {tuned_on}; the share is
-what the study gave the model of the {time_budget:.0f} s budget, and "over share" how far it ran
+what the study gave the model of the {budget:.0f} s budget, and "over share" how far it ran
 past it, which stops a trial at the first fold that ends after the deadline (target: by at most one
 fold fit, the trials' median "fold fit s"); `tuned - default` is
 the best trial's loss minus the default trial's on the same folds; the texts are real rows
 reshuffled and the labels drawn from a length-only model, so the losses say little about the
 real competition):
 
-{table(tuning_header, tuning_rows(measured["results"], time_budget))}
+{table(tuning_header, tuning_rows(measured["results"], budget))}
 """
 
 
