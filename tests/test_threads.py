@@ -24,8 +24,9 @@ def fake_cgroup(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
-def test_the_cgroup_quota_caps_the_cores(tmp_path):
-    affinity = len(os.sched_getaffinity(0))
+def test_the_cgroup_quota_caps_the_cores(tmp_path, monkeypatch):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})  # not 1, as a pinned test worker has
+    affinity = 4
     assert cgroup_cpu_limit(fake_cgroup(tmp_path / "v2", {"cpu.max": "150000 100000\n"})) == 1.5
     assert available_cores(tmp_path / "v2") == min(affinity, 2)  # 1.5 cores of quota: 2 threads
     assert cgroup_cpu_limit(fake_cgroup(tmp_path / "open", {"cpu.max": "max 100000\n"})) is None
