@@ -93,16 +93,20 @@ def distilled_static_model(tmp_path_factory):
         return embedding.distilled_static_path(shared / "static-model")
 
 
-@pytest.fixture
-def cache_dir(tmp_path, distilled_static_model):
-    """An empty feature cache that already holds the distilled static model."""
+def cache_holding_static_model(folder: Path, distilled: Path) -> Path:
+    """``folder`` as a feature cache that already holds the session's distilled static model."""
     import shutil
 
     from prefeat.features.families import embedding
 
-    folder = tmp_path / "cache"
-    shutil.copytree(distilled_static_model, embedding.static_model_folder(folder))
+    shutil.copytree(distilled, embedding.static_model_folder(folder))
     return folder
+
+
+@pytest.fixture
+def cache_dir(tmp_path, distilled_static_model):
+    """An empty feature cache that already holds the distilled static model."""
+    return cache_holding_static_model(tmp_path / "cache", distilled_static_model)
 
 
 def featurized_fixture(n_rows: int = 200):

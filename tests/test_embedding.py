@@ -1,7 +1,6 @@
-import shutil
-
 import numpy as np
 import pytest
+from conftest import cache_holding_static_model
 
 from prefeat.features.families import embedding
 from prefeat.features.registry import embedding_family
@@ -42,9 +41,7 @@ def test_similarities_feed_side_and_pair_columns():
 def static_cache(tmp_path_factory, distilled_static_model):
     """A cache folder holding the static model that conftest distilled, offline, once for the test session
     (distilling it again here cost a minute)."""
-    folder = tmp_path_factory.mktemp("static")
-    shutil.copytree(distilled_static_model, embedding.static_model_folder(folder))
-    return folder
+    return cache_holding_static_model(tmp_path_factory.mktemp("static"), distilled_static_model)
 
 
 def test_static_model_is_distilled_offline_and_embeds_empty_text_as_zero(static_cache, distilled_static_model):
