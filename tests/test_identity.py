@@ -10,7 +10,8 @@ from conftest import make_battles
 from prefeat import load_battles
 from prefeat.data.text import answer_texts
 from prefeat.models import IdentityModel, load_model
-from prefeat.models.identity import COLUMNS, authors_named, inner_folds
+from prefeat.models.identity import COLUMNS, authors_named, identity_columns, inner_folds
+from prefeat.models.linear import LinearModel
 from prefeat.study.oof import cross_validate
 from prefeat.study.plan import CVPlan
 
@@ -67,15 +68,26 @@ def simulated(tmp_path_factory):
 def test_the_strengths_and_authors_are_recovered_from_simulated_votes(simulated):
     texts, y = simulated
     model = IdentityModel().fit(texts, y)
-    authorship = model.authorship_
-    strength = dict(zip(authorship.authors, authorship.strengths, strict=True))
-    assert strength["strong"] > strength["middle"] + 0.5 > strength["weak"] + 1.0
-    proba = authorship.author_proba(texts["response_a"])
-    assert np.mean(authorship.authors[proba.argmax(axis=1)] == texts["model_a"].to_numpy()) > 0.95
+    assert len(model.parts_) == 3  # one per inner fold, each learned on the other two
+    for part in model.parts_:
+        strength = dict(zip(part.authors, part.strengths, strict=True))
+        assert strength["strong"] > strength["middle"] + 0.5 > strength["weak"] + 1.0
+        proba = part.author_proba(texts["response_a"])
+        assert np.mean(part.authors[proba.argmax(axis=1)] == texts["model_a"].to_numpy()) > 0.95
     # the expected strength of each answer follows its author's
     columns = model.transform(texts)
     by_author = columns.groupby(texts["model_a"].to_numpy())["identity__strength__a"].mean()
     assert by_author["strong"] > by_author["middle"] > by_author["weak"]
+
+
+def test_predicted_battles_get_the_mean_of_the_inner_parts_columns(simulated):
+    """The head is fitted on columns from parts that learned on 2/3 of the battles; the battles it predicts
+    get columns from those same parts (their mean), not from sharper parts refitted on every battle."""
+    texts, y = simulated
+    model = IdentityModel().fit(texts, y)
+    each = [identity_columns(part, texts) for part in model.parts_]
+    pd.testing.assert_frame_equal(model.transform(texts), sum(each) / 3)
+    assert not np.allclose(each[0], each[1])  # the parts differ, so the mean is not any one of them
 
 
 def test_held_out_battles_are_predicted_better_than_the_prior_and_without_names(simulated):
@@ -110,18 +122,21 @@ def test_swapping_the_answers_swaps_the_columns_exactly(simulated):
     np.testing.assert_allclose(model.predict_proba(swapped(texts)), model.predict_proba(texts)[:, [1, 0, 2]])
 
 
-def test_the_training_battles_columns_never_read_their_own_votes(simulated):
+def test_the_training_battles_columns_never_read_their_own_votes(simulated, monkeypatch):
     """Inside fit, a battle's columns come from parts learned on the other inner folds: permuting the votes
-    of one inner fold leaves that fold's columns as they were, and moves the others'."""
+    of one inner fold leaves the columns the head is fitted on as they were for that fold, and moves the
+    others'."""
     texts, y = simulated
     groups = np.arange(len(y)) // 2
-    model = IdentityModel()
-    params = model._all_params()
-    before, _ = model._cross_fitted(texts, y, groups, params)
+    head_inputs = []
+    head_fit = LinearModel.fit
+    monkeypatch.setattr(LinearModel, "fit", lambda self, X, y: head_inputs.append(X) or head_fit(self, X, y))
+    IdentityModel().fit(texts, y, groups=groups)
     _, held = inner_folds(groups)[0]
     permuted = y.copy()
     permuted[held] = np.random.default_rng(0).permutation(y[held])
-    after, _ = model._cross_fitted(texts, permuted, groups, params)
+    IdentityModel().fit(texts, permuted, groups=groups)
+    before, after = head_inputs
     pd.testing.assert_frame_equal(after.iloc[held], before.iloc[held])
     others = np.setdiff1d(np.arange(len(y)), held)
     assert not np.allclose(after.iloc[others], before.iloc[others])

@@ -16,11 +16,14 @@ is strictly stronger than the other answer's), ``top`` (the largest author proba
 Swapping A and B swaps the ``a`` and ``b`` columns and negates the differences, exactly.
 
 Votes are labels, so no battle's own vote may reach its features: inside ``fit`` the training battles'
-columns come from parts learned on the other inner folds (grouped by prompt, like target encoding),
-and the parts learned on every training battle give the columns of the battles predicted. The
-study fits the model per fold like any other, so the scored battles' votes reach nothing they are
-scored with. A linear head (:class:`~prefeat.models.linear.LinearModel` on the bounded ``diff`` and
-``pair`` columns, learning both answer orders) turns the columns into P(A), P(B), P(tie).
+columns come from parts learned on the other inner folds (grouped by prompt, like K-fold target
+encoding), and the battles predicted get the mean of the inner parts' columns. The head thus reads, at
+prediction, columns made by the very parts (each learned on 2/3 of the battles) whose columns it was
+fitted on; parts refitted on every battle would give sharper author probabilities and less-shrunk
+strengths than the head ever saw. The study fits the model per fold like any other, so the scored
+battles' votes reach nothing they are scored with. A linear head
+(:class:`~prefeat.models.linear.LinearModel` on the bounded ``diff`` and ``pair`` columns, learning both
+answer orders) turns the columns into P(A), P(B), P(tie).
 """
 
 from __future__ import annotations
@@ -35,9 +38,9 @@ from scipy.stats import entropy
 from sklearn.model_selection import GroupKFold
 from sklearn.utils.validation import check_is_fitted
 
-from prefeat.data.text import ANSWER_COLUMNS, AUTHOR_COLUMNS
+from prefeat.data.text import AUTHOR_COLUMNS
 from prefeat.features.columns import side_block, side_columns
-from prefeat.models.base import capped_rows, check_labels
+from prefeat.models.base import capped_rows, check_labels, check_texts
 from prefeat.models.lexical import MAX_ROWS, VECTORIZER
 from prefeat.models.linear import LinearModel
 from prefeat.models.ngrams import CharNgramTfidf
@@ -58,14 +61,10 @@ def authors_named(texts: pd.DataFrame) -> list[str]:
     return sorted(set(texts["model_a"].dropna()) | set(texts["model_b"].dropna()))
 
 
-def check_texts(X, named: bool = False) -> pd.DataFrame:
-    """The answers' texts (:func:`~prefeat.data.text.answer_texts`), with two authors or more when ``named``."""
-    if not isinstance(X, pd.DataFrame) or any(column not in X.columns for column in ANSWER_COLUMNS):
-        raise ValueError(
-            f"the identity model reads the answers' texts: a DataFrame with the columns {list(ANSWER_COLUMNS)} "
-            "(prefeat.data.text.answer_texts(battles) makes one)"
-        )
-    if named and len(authors_named(X)) < 2:
+def check_named_texts(X) -> pd.DataFrame:
+    """The answers' texts (:func:`~prefeat.data.text.answer_texts`) naming two authors or more."""
+    X = check_texts(X, "the identity model")
+    if len(authors_named(X)) < 2:
         raise ValueError(
             f"the identity model learns from the answers' authors: fit needs the columns {list(AUTHOR_COLUMNS)} "
             f"naming at least two models; found {authors_named(X) or 'none'}"
@@ -151,6 +150,30 @@ def inner_folds(groups: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     return list(GroupKFold(n_splits=splits).split(np.zeros(len(groups)), groups=groups))
 
 
+def cross_fitted(X, y, groups, alpha: float, strength_C: float) -> tuple[list[Authorship], pd.DataFrame]:
+    """The parts learned on each inner fold's other battles, sharing the softmax temperature that gives the
+    held-out answers the lowest author log-loss, and the training battles' identity columns, each from the
+    part that did not learn from its battle."""
+    folds = inner_folds(groups)
+    parts = [learn_authorship(X.iloc[train], y[train], alpha, strength_C) for train, _ in folds]
+    held_answers = []  # per inner fold: (log-likelihoods of its answers, the fit's authors, the true authors)
+    for part, (_, held) in zip(parts, folds, strict=True):
+        answers = pd.concat([X["response_a"].iloc[held], X["response_b"].iloc[held]])
+        truth = np.concatenate([X["model_a"].to_numpy()[held], X["model_b"].to_numpy()[held]])
+        held_answers.append((part.log_likelihood(answers), part.authors, truth))
+    losses = [
+        np.nanmean(np.concatenate([author_log_loss(*answers, temperature) for answers in held_answers]))
+        for temperature in TEMPERATURES
+    ]
+    # naive Bayes' own scale (1) where no held-out answer has an author its fit knows (tiny data)
+    temperature = float(TEMPERATURES[int(np.nanargmin(losses))]) if np.isfinite(losses).any() else 1.0
+    columns = pd.DataFrame(np.nan, index=X.index, columns=list(COLUMNS))
+    for part, (_, held) in zip(parts, folds, strict=True):
+        part.temperature = temperature
+        columns.iloc[held] = identity_columns(part, X.iloc[held]).to_numpy()
+    return parts, columns
+
+
 class IdentityModel(LinearModel):
     """Who wrote each answer and how strong the author is, learned from the battles' model names and votes.
 
@@ -172,72 +195,44 @@ class IdentityModel(LinearModel):
 
     def fit(self, X, y, groups=None):
         """Fit on the named answers' texts and labels 0/1/2; ``groups`` (prompts) keep the inner folds apart."""
-        X, y = check_texts(X, named=True), check_labels(y)
+        X, y = check_named_texts(X), check_labels(y)
         if len(X) != len(y):
             raise ValueError(f"X has {len(X)} rows but y has {len(y)}")
         groups = np.arange(len(X)) if groups is None else np.asarray(groups)
         kept = capped_rows(len(X), self.max_rows, self.random_state)
         X, y, groups = X.iloc[kept], y[kept], groups[kept]
         params = self._all_params()
-        inner, temperature = self._cross_fitted(X, y, groups, params)
-        self.authorship_ = learn_authorship(X, y, params["alpha"], params["strength_C"])
-        self.authorship_.temperature = temperature
+        self.parts_, inner = cross_fitted(X, y, groups, params["alpha"], params["strength_C"])
         return super().fit(inner, y)
 
-    def _cross_fitted(self, X, y, groups, params) -> tuple[pd.DataFrame, float]:
-        """The training battles' identity columns, each from parts learned on the other inner folds, and the
-        softmax temperature that gives those folds' answers the lowest author log-loss."""
-        folds = inner_folds(groups)
-        parts = [learn_authorship(X.iloc[train], y[train], params["alpha"], params["strength_C"]) for train, _ in folds]
-        held_answers = []  # per inner fold: (log-likelihoods of its answers, the fit's authors, the true authors)
-        for part, (_, held) in zip(parts, folds, strict=True):
-            answers = pd.concat([X["response_a"].iloc[held], X["response_b"].iloc[held]])
-            truth = np.concatenate([X["model_a"].to_numpy()[held], X["model_b"].to_numpy()[held]])
-            held_answers.append((part.log_likelihood(answers), part.authors, truth))
-        losses = [
-            np.nanmean(np.concatenate([author_log_loss(*answers, temperature) for answers in held_answers]))
-            for temperature in TEMPERATURES
-        ]
-        # naive Bayes' own scale (1) where no held-out answer has an author its fit knows (tiny data)
-        temperature = float(TEMPERATURES[int(np.nanargmin(losses))]) if np.isfinite(losses).any() else 1.0
-        columns = pd.DataFrame(np.nan, index=X.index, columns=list(COLUMNS))
-        for part, (_, held) in zip(parts, folds, strict=True):
-            part.temperature = temperature
-            columns.iloc[held] = identity_columns(part, X.iloc[held]).to_numpy()
-        return columns, temperature
-
     def transform(self, X) -> pd.DataFrame:
-        """The identity columns of the battles ``X`` (answers' texts), from the parts learned on every
-        training battle."""
-        check_is_fitted(self, "authorship_")
-        return identity_columns(self.authorship_, check_texts(X))
+        """The identity columns of the battles ``X`` (answers' texts): the mean of the inner parts' columns."""
+        check_is_fitted(self, "parts_")
+        X = check_texts(X, "the identity model")
+        return sum(identity_columns(part, X) for part in self.parts_) / len(self.parts_)
 
     def predict_proba(self, X) -> np.ndarray:
         return super().predict_proba(self.transform(X))
 
     def _save_booster(self, path: Path) -> None:
         super()._save_booster(path)
-        part = self.authorship_
+        arrays = {}
+        for i, part in enumerate(self.parts_):
+            arrays |= {
+                **{f"{i}/{key}": value for key, value in part.vectorizer.vocabulary_arrays().items()},
+                f"{i}/authors": part.authors.astype(str),
+                f"{i}/log_prob": part.log_prob,
+                f"{i}/log_prior": part.log_prior,
+                f"{i}/strengths": part.strengths,
+                f"{i}/temperature": np.array(part.temperature),
+            }
         with authorship_path(path).open("wb") as file:
-            np.savez(
-                file,
-                ngrams=part.vectorizer.get_feature_names_out().astype(str),
-                idf=part.vectorizer.idf_,
-                authors=part.authors.astype(str),
-                log_prob=part.log_prob,
-                log_prior=part.log_prior,
-                strengths=part.strengths,
-                temperature=np.array(part.temperature),
-            )
+            np.savez(file, parts=np.array(len(self.parts_)), **arrays)
 
     def _load_booster(self, path: Path):
         with np.load(authorship_path(path), allow_pickle=False) as stored:
             arrays = {key: stored[key] for key in stored.files}
-        self.authorship_ = Authorship(
-            vectorizer=CharNgramTfidf(**VECTORIZER).with_vocabulary(arrays.pop("ngrams"), arrays.pop("idf")),
-            temperature=float(arrays.pop("temperature")),
-            **arrays,
-        )
+        self.parts_ = [stored_part(arrays, i) for i in range(int(arrays["parts"]))]
         return super()._load_booster(path)
 
     @staticmethod
@@ -251,6 +246,16 @@ class IdentityModel(LinearModel):
             "alpha": trial.suggest_float("alpha", 1e-3, 1.0, log=True),
             "strength_C": trial.suggest_float("strength_C", 0.03, 30.0, log=True),
         }
+
+
+def stored_part(arrays: dict, i: int) -> Authorship:
+    """The ``i``-th inner part from a saved model's arrays."""
+    part = {key.removeprefix(f"{i}/"): value for key, value in arrays.items() if key.startswith(f"{i}/")}
+    return Authorship(
+        vectorizer=CharNgramTfidf(**VECTORIZER).with_vocabulary(part.pop("ngrams"), part.pop("idf")),
+        temperature=float(part.pop("temperature")),
+        **part,
+    )
 
 
 def authorship_path(booster_path: Path) -> Path:
