@@ -35,7 +35,7 @@ from signal_check import featurize
 from prefeat import load_battles
 from prefeat.data.text import answer_texts
 from prefeat.metrics import log_loss
-from prefeat.models import MODELS
+from prefeat.models import DEFAULT_MODELS, MODELS
 from prefeat.models.stacking import SHRINKAGE, stack_out_of_fold
 from prefeat.study.folds import assign_folds
 from prefeat.study.oof import cross_validate
@@ -163,7 +163,7 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=6, help="trials per tuning (no time budget, so they repeat)")
     parser.add_argument("--report-only", action="store_true", help="write the tables from the stored results")
     parser.add_argument("--n-jobs", type=int, default=None, help="cores for every part (default: all)")
-    parser.add_argument("--models", default=",".join(MODELS), help="comma-separated (default: all five)")
+    parser.add_argument("--models", default=",".join(DEFAULT_MODELS), help="comma-separated (default: the defaults)")
     parser.add_argument("--seeds", type=int, default=SEEDS, help="seeds 0 to N-1 (a rerun resumes)")
     args = parser.parse_args()
     models = args.models.split(",")

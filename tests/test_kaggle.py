@@ -13,7 +13,7 @@ import pytest
 from conftest import REPO, make_battles, trained_pipeline
 
 from prefeat import FeaturizerSettings, load_battles, load_pipeline
-from prefeat.models import MODELS
+from prefeat.models import DEFAULT_MODELS
 from prefeat.pipeline import SUBMISSION_COLUMNS
 
 sys.path.insert(0, str(REPO / "experiments"))
@@ -36,7 +36,7 @@ def kaggle_like_inputs(root: Path, cache_dir: Path) -> Path:
     inputs = root / "input"
     make_battles(80, seed=4).to_csv(root / "train.csv", index=False)
     battles = load_battles(root / "train.csv")
-    pipeline = trained_pipeline(battles, FeaturizerSettings(), cache_dir, dict.fromkeys(MODELS))
+    pipeline = trained_pipeline(battles, FeaturizerSettings(), cache_dir, dict.fromkeys(DEFAULT_MODELS))
     pipeline.save(inputs / "prefeat-pipeline")
     try:
         build_wheelhouse.build(inputs / "prefeat-wheelhouse")

@@ -18,6 +18,7 @@ from sklearn.model_selection import GroupShuffleSplit
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
+from prefeat.data.text import ANSWER_COLUMNS
 from prefeat.features.columns import SIDE_ROLES, swap_feature_frame
 from prefeat.threads import limited_threads, resolve_n_jobs
 
@@ -70,6 +71,17 @@ def check_swappable(X: pd.DataFrame) -> None:
             '(ArenaFeaturizer(...).set_output(transform="pandas"), or set_output(transform="pandas") on a '
             "scikit-learn Pipeline that holds it), or symmetric=False"
         )
+
+
+def check_texts(X, reader: str) -> pd.DataFrame:
+    """``X`` if it holds the answers' texts (a DataFrame with both answer columns), else a ValueError that
+    says what ``reader`` (the model reading them) needs and how to make it."""
+    if not isinstance(X, pd.DataFrame) or any(column not in X.columns for column in ANSWER_COLUMNS):
+        raise ValueError(
+            f"{reader} reads the answers' texts: a DataFrame with the columns {list(ANSWER_COLUMNS)} "
+            "(prefeat.data.text.answer_texts(battles) makes one)"
+        )
+    return X
 
 
 def capped_rows(n_rows: int, max_rows: int | None, seed: int) -> np.ndarray:

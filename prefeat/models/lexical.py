@@ -28,6 +28,7 @@ from prefeat.models.base import (
     PreferenceModel,
     capped_rows,
     check_labels,
+    check_texts,
 )
 from prefeat.models.ngrams import CharNgramTfidf
 from prefeat.threads import limited_threads
@@ -35,15 +36,6 @@ from prefeat.threads import limited_threads
 MAX_ROWS = 10_000
 SOLVER_TOL = 1e-3
 VECTORIZER = {"min_df": 2, "max_features": 50_000, "dtype": np.float32}  # character 2-4-grams, sublinear tf
-
-
-def check_texts(X) -> pd.DataFrame:
-    if not isinstance(X, pd.DataFrame) or any(column not in X.columns for column in ANSWER_COLUMNS):
-        raise ValueError(
-            f"the lexical model reads the answers' texts: a DataFrame with the columns {list(ANSWER_COLUMNS)} "
-            "(prefeat.data.text.answer_texts(battles) makes one)"
-        )
-    return X
 
 
 class LexicalModel(PreferenceModel):
@@ -65,7 +57,7 @@ class LexicalModel(PreferenceModel):
         """Fit on a frame of answer texts (:func:`answer_texts`) and labels 0/1/2."""
         from sklearn.linear_model import LogisticRegression
 
-        X, y = check_texts(X), check_labels(y)
+        X, y = check_texts(X, "the lexical model"), check_labels(y)
         if len(X) != len(y):
             raise ValueError(f"X has {len(X)} rows but y has {len(y)}")
         kept = capped_rows(len(X), self.max_rows, self.random_state)
@@ -85,7 +77,7 @@ class LexicalModel(PreferenceModel):
     def difference(self, X) -> sp.csr_matrix:
         """``tfidf(A) - tfidf(B)`` of each battle in ``X``."""
         check_is_fitted(self, "booster_")
-        vectorizer, X = self.booster_["vectorizer"], check_texts(X)
+        vectorizer, X = self.booster_["vectorizer"], check_texts(X, "the lexical model")
         return (vectorizer.transform(X["response_a"]) - vectorizer.transform(X["response_b"])).tocsr()
 
     def predict_proba(self, X) -> np.ndarray:
@@ -117,8 +109,7 @@ class LexicalModel(PreferenceModel):
         with path.open("wb") as file:
             np.savez(
                 file,
-                ngrams=vectorizer.get_feature_names_out().astype(str),
-                idf=vectorizer.idf_,
+                **vectorizer.vocabulary_arrays(),
                 coef=classifier.coef_,
                 intercept=classifier.intercept_,
             )

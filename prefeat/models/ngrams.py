@@ -206,6 +206,10 @@ class CharNgramTfidf:
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         return key_names(self.ngrams_).astype(object)
 
+    def vocabulary_arrays(self) -> dict[str, np.ndarray]:
+        """What :meth:`with_vocabulary` reads back: the n-gram names and their idf, as plain arrays to save."""
+        return {"ngrams": self.get_feature_names_out().astype(str), "idf": self.idf_}
+
     def with_vocabulary(self, names, idf) -> CharNgramTfidf:
         """This vectorizer fitted to stored n-gram names and idf (a saved model's)."""
         self.ngrams_ = name_keys(names)

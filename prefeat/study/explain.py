@@ -176,10 +176,11 @@ def explain_model(
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     rows = np.sort(rng.choice(len(X), size=min(max_rows, len(X)), replace=False))
+    read = X.iloc[rows]
     if isinstance(model, LexicalModel):
-        return explain_lexical(model, X.iloc[rows], out_dir)
-    columns = model.transform(X) if isinstance(model, IdentityModel) else X  # the identity model's, from texts
-    sample = columns.iloc[rows][explained_columns(model)]
+        return explain_lexical(model, read, out_dir)
+    columns = model.transform(read) if isinstance(model, IdentityModel) else read  # the identity model's, from texts
+    sample = columns[explained_columns(model)]
     values, base_values = shap_values(model, sample)
     importance = importance_table(values, sample.columns)
     families = family_table(importance)
@@ -190,7 +191,7 @@ def explain_model(
         bar_plot(families, f"{name}: by feature family", out_dir / f"shap_{name}_families.png"),
         beeswarm_plot(values, sample, 0, f"{name}: SHAP for P(A wins)", out_dir / f"shap_{name}_beeswarm.png"),
     ]
-    proba = model.predict_proba(X.iloc[rows])
+    proba = model.predict_proba(read)
     confident = np.argsort(-proba.max(axis=1))[:n_battles]
     for row in confident:
         winner = int(np.argmax(proba[row]))
