@@ -15,9 +15,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from prefeat.data.text import answer_texts
 from prefeat.models import MODELS
+from prefeat.study import storage
 from prefeat.study.folds import assign_folds
 from prefeat.study.plan import CVPlan
-from prefeat.study.storage import SECONDS, default_storage, open_study, spent_seconds
+from prefeat.study.storage import DEFAULTS, SECONDS, default_storage, open_study, spent_seconds
 from prefeat.study.tuning import FINISHED, STOPPED, budget_share, describe_search_space, study_name_for, tune
 
 TESTS = Path(__file__).resolve().parent
@@ -50,6 +51,20 @@ def test_study_is_stored_resumed_and_saved(tmp_path, tuning_inputs):
     assert [trial.state in FINISHED for trial in study.trials] == [True, True, True]
     assert study.trials[0].params == {"C": 0.01}  # the first trial is the hand-set default
     assert first.default_loss == study.trials[0].value
+
+
+def test_a_study_whose_creator_died_before_enqueuing_the_defaults_gets_them_once(tmp_path, tuning_inputs, monkeypatch):
+    """A worker that loads a study holding no default trial waits for its creator, then enqueues it itself;
+    one that finds it enqueues nothing more."""
+    monkeypatch.setattr(storage, "DEFAULTS_WAIT_SECONDS", 0.5)
+    name = study_name_for("linear", tuning_inputs)
+    open_study(name, storage_in(tmp_path))  # created, then the creator "died": no trial enqueued
+    quick("linear", tuning_inputs, tmp_path, n_trials=1)
+    quick("linear", tuning_inputs, tmp_path, n_trials=3)
+    trials = open_study(name, storage_in(tmp_path)).trials
+    defaults = [trial for trial in trials if trial.user_attrs.get(DEFAULTS)]
+    assert len(trials) == 3 and [trial.number for trial in defaults] == [0]
+    assert defaults[0].params == MODELS["linear"].default_params() and defaults[0].state == TrialState.COMPLETE
 
 
 def test_study_name_follows_the_data(tuning_inputs):

@@ -21,6 +21,7 @@ WORKER = "worker"  # trial user attribute: "host:pid" of the process running it
 DEFAULTS = "defaults"  # trial user attribute: True on the enqueued trial of the hand-set defaults
 HEARTBEAT_SECONDS = 10
 GRACE_SECONDS = 60
+DEFAULTS_WAIT_SECONDS = 10.0  # how long a worker that loaded a study waits for its creator's default trial
 MAX_RETRY = 1
 
 
@@ -92,6 +93,24 @@ def create_or_open_study(study_name: str, storage: str, seed: int = 0, attempts:
         except SQLAlchemyError:
             time.sleep(0.5 * (attempt + 1))
     return create_or_load()
+
+
+def seed_default_trial(study: optuna.Study, params: dict, created: bool) -> None:
+    """Make sure the study holds one trial of the hand-set defaults ``params``, tagged :data:`DEFAULTS`.
+
+    The worker that created the study enqueues it at once (two workers that both saw no such trial would
+    enqueue it twice). A worker that loaded the study waits up to ``DEFAULTS_WAIT_SECONDS`` for it, then
+    enqueues it itself: its creator died between creating the study and enqueuing the trial.
+    """
+    if not created:
+        waited_until = time.monotonic() + DEFAULTS_WAIT_SECONDS
+        while not any(trial.user_attrs.get(DEFAULTS) for trial in study.get_trials(deepcopy=False)):
+            if time.monotonic() > waited_until:
+                break
+            time.sleep(0.2)
+        else:
+            return
+    study.enqueue_trial(params, user_attrs={DEFAULTS: True})
 
 
 def open_study(study_name: str, storage: str, seed: int = 0) -> optuna.Study:

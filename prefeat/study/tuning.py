@@ -42,6 +42,7 @@ from prefeat.study.storage import (
     create_or_open_study,
     default_storage,
     recover_interrupted,
+    seed_default_trial,
     spent_seconds,
     worker_id,
 )
@@ -152,12 +153,10 @@ def tune(
     seed = plan.seed
     study_name = study_name or study_name_for(name, plan)
     study, created = create_or_open_study(study_name, storage, seed)
-    if created:
-        # the first trial is the hand-set default (default_params names every key the space draws), so
-        # "tuned - default" compares with the defaults and tuning never ends worse than no tuning. Only the
-        # worker that created the study enqueues it, at once (two that both saw no trial enqueued it twice);
-        # it is found by its tag, since a worker that loaded the study just before could start trial 0
-        study.enqueue_trial(MODELS[name].default_params(), user_attrs={DEFAULTS: True})
+    # the first trial is the hand-set default (default_params names every key the space draws), so "tuned -
+    # default" compares with the defaults and tuning never ends worse than no tuning; it is found by its tag,
+    # since a worker that loaded the study just before the enqueue could start trial 0
+    seed_default_trial(study, MODELS[name].default_params(), created)
     recover_interrupted(study)
     study.sampler = optuna.samplers.TPESampler(seed=seed + len(study.trials) + WORKER_SEED_STEP * worker)
     done = sum(trial.state in FINISHED for trial in study.trials)
