@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 
 import numpy as np
@@ -172,7 +171,17 @@ model names; one thread; a fit learns from at most 10,000 battles, `max_rows`):
 
 {table(["part", "seconds"], timing)}
 """
-    write_section("identity-choice", body, " ".join(["python benchmarks/identity_choice.py", *sys.argv[1:]]))
+    write_section(
+        "identity-choice", body, f"python benchmarks/identity_choice.py --data {' '.join(measured_parts(stored))}"
+    )
+
+
+def measured_parts(stored: dict) -> list[str]:
+    """The ``--data`` that measures every part stored (runs measure only what is missing, so the section's
+    command is the one that makes all of it, not the last run's)."""
+    sets = [name for name in DATASETS if name in stored]
+    curve = ["curve"] if any(f"kaggle-{size}" in stored for size in CURVE_SIZES) else []
+    return [*sets, *curve, *(["scale"] if "scale" in stored else [])]
 
 
 if __name__ == "__main__":
