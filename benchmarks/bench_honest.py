@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 
 import numpy as np
@@ -209,7 +208,9 @@ def main() -> None:
             table(["held out", "part", "cost on the others", "decision", "held-out cost"], family_rows()),
         ]
     )
-    write_section("honest", body, "python benchmarks/bench_honest.py " + " ".join(sys.argv[1:]))
+    seeds = min(len(per_seed) for per_seed in results.values())  # the command that measures what is stored
+    command = f"--data {' '.join(results)} --trials {trials} --n-jobs 1 --models {','.join(models)} --seeds {seeds}"
+    write_section("honest", body, f"python benchmarks/bench_honest.py {command}")
 
 
 if __name__ == "__main__":

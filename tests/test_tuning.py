@@ -18,7 +18,7 @@ from prefeat.models import MODELS
 from prefeat.study import storage
 from prefeat.study.folds import assign_folds
 from prefeat.study.plan import CVPlan
-from prefeat.study.storage import DEFAULTS, SECONDS, default_storage, open_study, spent_seconds
+from prefeat.study.storage import DEFAULTS, SECONDS, create_or_open_study, default_storage, open_study, spent_seconds
 from prefeat.study.tuning import FINISHED, STOPPED, budget_share, describe_search_space, study_name_for, tune
 
 TESTS = Path(__file__).resolve().parent
@@ -58,7 +58,7 @@ def test_a_study_whose_creator_died_before_enqueuing_the_defaults_gets_them_once
     one that finds it enqueues nothing more."""
     monkeypatch.setattr(storage, "DEFAULTS_WAIT_SECONDS", 0.5)
     name = study_name_for("linear", tuning_inputs)
-    open_study(name, storage_in(tmp_path))  # created, then the creator "died": no trial enqueued
+    create_or_open_study(name, storage_in(tmp_path))  # created, then the creator "died": no trial enqueued
     quick("linear", tuning_inputs, tmp_path, n_trials=1)
     quick("linear", tuning_inputs, tmp_path, n_trials=3)
     trials = open_study(name, storage_in(tmp_path)).trials

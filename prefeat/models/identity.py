@@ -18,10 +18,10 @@ Swapping A and B swaps the ``a`` and ``b`` columns and negates the differences, 
 Votes are labels, so no battle's own vote may reach its features: inside ``fit`` the training battles'
 columns come from parts learned on the other inner folds (grouped by prompt, like K-fold target
 encoding), and the battles predicted get the mean of the inner parts' columns. The head thus reads, at
-prediction, columns made by the very parts (each learned on 2/3 of the battles) whose columns it was
-fitted on; parts refitted on every battle would give sharper author probabilities and less-shrunk
-strengths than the head ever saw. The study fits the model per fold like any other, so the scored
-battles' votes reach nothing they are scored with. A linear head
+prediction, columns made by the very parts (each learned on the other inner folds: 2/3 of the battles,
+given three prompts or more) whose columns it was fitted on; parts refitted on every battle would give
+sharper author probabilities and less-shrunk strengths than the head ever saw. The study fits the
+model per fold like any other, so the scored battles' votes reach nothing they are scored with. A linear head
 (:class:`~prefeat.models.linear.LinearModel` on the bounded ``diff`` and ``pair`` columns, learning both
 answer orders) turns the columns into P(A), P(B), P(tie).
 """
@@ -227,11 +227,16 @@ class IdentityModel(LinearModel):
                 f"{i}/temperature": np.array(part.temperature),
             }
         with authorship_path(path).open("wb") as file:
-            np.savez(file, parts=np.array(len(self.parts_)), **arrays)
+            np.savez_compressed(file, parts=np.array(len(self.parts_)), **arrays)  # n-grams x authors, mostly alike
 
     def _load_booster(self, path: Path):
         with np.load(authorship_path(path), allow_pickle=False) as stored:
             arrays = {key: stored[key] for key in stored.files}
+        if "parts" not in arrays:
+            raise ValueError(
+                f"{authorship_path(path)} was saved by an older prefeat (one part refitted on every battle, not "
+                "the inner parts prediction now reads): train the pipeline again"
+            )
         self.parts_ = [stored_part(arrays, i) for i in range(int(arrays["parts"]))]
         return super()._load_booster(path)
 

@@ -95,16 +95,18 @@ def create_or_open_study(study_name: str, storage: str, seed: int = 0, attempts:
     return create_or_load()
 
 
-def seed_default_trial(study: optuna.Study, params: dict, created: bool) -> None:
-    """Make sure the study holds one trial of the hand-set defaults ``params``, tagged :data:`DEFAULTS`.
+def seed_default_trial(study: optuna.Study, params: dict, created: bool, worker: int = 0) -> None:
+    """Make sure the study holds a trial of the hand-set defaults ``params``, tagged :data:`DEFAULTS`.
 
-    The worker that created the study enqueues it at once (two workers that both saw no such trial would
-    enqueue it twice). A worker that loaded the study waits up to ``DEFAULTS_WAIT_SECONDS`` for it, then
-    enqueues it itself: its creator died between creating the study and enqueuing the trial.
+    The worker that created the study enqueues it at once. A worker that loaded the study waits for it
+    (``DEFAULTS_WAIT_SECONDS`` times one more than its ``worker`` number, so that loaders give up one at a
+    time), then enqueues it itself: its creator died between creating the study and enqueuing the trial.
+    Two loaders of one worker number, or a creator stalled for longer than the wait, can still enqueue it
+    twice; that costs a trial, and the study's summary reads the first.
     """
     if not created:
-        waited_until = time.monotonic() + DEFAULTS_WAIT_SECONDS
-        while not any(trial.user_attrs.get(DEFAULTS) for trial in study.get_trials(deepcopy=False)):
+        waited_until = time.monotonic() + DEFAULTS_WAIT_SECONDS * (1 + worker)
+        while not has_default_trial(study):
             if time.monotonic() > waited_until:
                 break
             time.sleep(0.2)
@@ -113,9 +115,14 @@ def seed_default_trial(study: optuna.Study, params: dict, created: bool) -> None
     study.enqueue_trial(params, user_attrs={DEFAULTS: True})
 
 
-def open_study(study_name: str, storage: str, seed: int = 0) -> optuna.Study:
-    """Create or reopen a study (``study.trials_dataframe()`` lists its trials)."""
-    return create_or_open_study(study_name, storage, seed)[0]
+def has_default_trial(study: optuna.Study) -> bool:
+    return any(trial.user_attrs.get(DEFAULTS) for trial in study.get_trials(deepcopy=False))
+
+
+def open_study(study_name: str, storage: str) -> optuna.Study:
+    """An existing study (``study.trials_dataframe()`` lists its trials); it never creates one, which would
+    leave the workers to find a study without its default trial."""
+    return optuna.load_study(study_name=study_name, storage=make_storage(storage))
 
 
 def spent_seconds(study: optuna.Study) -> float:

@@ -156,7 +156,7 @@ def tune(
     # the first trial is the hand-set default (default_params names every key the space draws), so "tuned -
     # default" compares with the defaults and tuning never ends worse than no tuning; it is found by its tag,
     # since a worker that loaded the study just before the enqueue could start trial 0
-    seed_default_trial(study, MODELS[name].default_params(), created)
+    seed_default_trial(study, MODELS[name].default_params(), created, worker)
     recover_interrupted(study)
     study.sampler = optuna.samplers.TPESampler(seed=seed + len(study.trials) + WORKER_SEED_STEP * worker)
     done = sum(trial.state in FINISHED for trial in study.trials)
