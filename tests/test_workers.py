@@ -59,9 +59,8 @@ def test_two_workers_share_one_study_without_duplicates(postgres_url, tmp_path):
     assert len(finished) <= 7  # each stops once the study holds 6; at most the other's running trial is added
     assert [trial.number for trial in trials] == list(range(len(trials)))
     # the defaults ran once, though both workers opened the study: a second enqueued default (a race between
-    # the workers) or a worker whose sampler drew the other's values would repeat a trial. Which number they
-    # get is not fixed: a worker that loaded the study just before the creator's enqueue may start trial 0
-    # (prefeat.study.tuning), so the defaults are found by their tag, as the study summary finds them; that
+    # the workers) or a worker whose sampler drew the other's values would repeat a trial. The defaults are
+    # found by their tag, as the study summary finds them (prefeat.study.storage.seed_default_trial); that
     # the workers' samplers draw apart from the same stored trials is tested in test_tuning.py
     defaults = [trial for trial in finished if trial.params == {"C": LinearModel.default_params()["C"]}]
     assert len(defaults) == 1 and defaults[0].user_attrs.get(DEFAULTS) is True

@@ -176,10 +176,10 @@ def explain_model(
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     rows = np.sort(rng.choice(len(X), size=min(max_rows, len(X)), replace=False))
-    read = X.iloc[rows]
+    sampled = X.iloc[rows]
     if isinstance(model, LexicalModel):
-        return explain_lexical(model, read, out_dir)
-    columns = model.transform(read) if isinstance(model, IdentityModel) else read  # the identity model's, from texts
+        return explain_lexical(model, sampled, out_dir)
+    columns = model.transform(sampled) if isinstance(model, IdentityModel) else sampled  # identity's, from texts
     sample = columns[explained_columns(model)]
     values, base_values = shap_values(model, sample)
     importance = importance_table(values, sample.columns)
@@ -191,7 +191,7 @@ def explain_model(
         bar_plot(families, f"{name}: by feature family", out_dir / f"shap_{name}_families.png"),
         beeswarm_plot(values, sample, 0, f"{name}: SHAP for P(A wins)", out_dir / f"shap_{name}_beeswarm.png"),
     ]
-    proba = model.predict_proba(read)
+    proba = model.predict_proba(sampled)
     confident = np.argsort(-proba.max(axis=1))[:n_battles]
     for row in confident:
         winner = int(np.argmax(proba[row]))

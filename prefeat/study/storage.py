@@ -104,19 +104,19 @@ def seed_default_trial(study: optuna.Study, params: dict, created: bool, worker:
     Two loaders of one worker number, or a creator stalled for longer than the wait, can still enqueue it
     twice; that costs a trial, and the study's summary reads the first.
     """
-    if not created:
-        waited_until = time.monotonic() + DEFAULTS_WAIT_SECONDS * (1 + worker)
-        while not has_default_trial(study):
-            if time.monotonic() > waited_until:
-                break
-            time.sleep(0.2)
-        else:
-            return
+    if not created and wait_for_default_trial(study, DEFAULTS_WAIT_SECONDS * (1 + worker)):
+        return
     study.enqueue_trial(params, user_attrs={DEFAULTS: True})
 
 
-def has_default_trial(study: optuna.Study) -> bool:
-    return any(trial.user_attrs.get(DEFAULTS) for trial in study.get_trials(deepcopy=False))
+def wait_for_default_trial(study: optuna.Study, seconds: float) -> bool:
+    """Whether a trial tagged :data:`DEFAULTS` is in the study, or appears within ``seconds``."""
+    waited_until = time.monotonic() + seconds
+    while not any(trial.user_attrs.get(DEFAULTS) for trial in study.get_trials(deepcopy=False)):
+        if time.monotonic() > waited_until:
+            return False
+        time.sleep(0.2)
+    return True
 
 
 def open_study(study_name: str, storage: str) -> optuna.Study:

@@ -155,7 +155,7 @@ def tune(
     study, created = create_or_open_study(study_name, storage, seed)
     # the first trial is the hand-set default (default_params names every key the space draws), so "tuned -
     # default" compares with the defaults and tuning never ends worse than no tuning; it is found by its tag,
-    # since a worker that loaded the study just before the enqueue could start trial 0
+    # since one enqueued by a loader whose creator died is not always trial 0
     seed_default_trial(study, MODELS[name].default_params(), created, worker)
     recover_interrupted(study)
     study.sampler = optuna.samplers.TPESampler(seed=seed + len(study.trials) + WORKER_SEED_STEP * worker)
